@@ -1,0 +1,226 @@
+"""Every evaluation protocol as data, with a stable hash.
+
+A metric value is only meaningful with the protocol that produced it: FVD differs between
+codebases in detector weights, resize, covariance, matrix square root, sample count and clip
+sampling (shared/reference/metrics.md §1f). Each protocol here pins all of those. Two numbers
+are comparable only when their protocol hashes are equal.
+
+The hash is the sha256 of the canonical JSON (sorted keys, no whitespace) of every field that
+affects the number; `description` and `source` are documentation and are left out.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import asdict, dataclass, field, fields
+
+__all__ = [
+    "Protocol",
+    "FVDProtocol",
+    "ISProtocol",
+    "CLIPSIMProtocol",
+    "ReconstructionProtocol",
+    "PROTOCOLS",
+    "get",
+    "names",
+    "ProtocolError",
+]
+
+
+class ProtocolError(KeyError):
+    def __str__(self) -> str:  # KeyError quotes its message; we want plain text
+        return str(self.args[0])
+
+
+_DOC = {"hash": False}  # field metadata: documentation only, not part of the hash
+
+
+@dataclass(frozen=True)
+class Protocol:
+    name: str
+    metric: str
+    description: str = field(default="", metadata=_DOC, compare=False)
+    source: str = field(default="", metadata=_DOC, compare=False)
+
+    def canonical(self) -> dict:
+        """The fields that affect the number, with the protocol's type."""
+        data = {f.name: getattr(self, f.name) for f in fields(self) if f.metadata.get("hash", True)}
+        data = json.loads(json.dumps(data))  # tuples -> lists, so the JSON is canonical
+        data["type"] = type(self).__name__
+        return data
+
+    @property
+    def hash(self) -> str:
+        blob = json.dumps(self.canonical(), sort_keys=True, separators=(",", ":"))
+        return hashlib.sha256(blob.encode()).hexdigest()
+
+    @property
+    def short_hash(self) -> str:
+        return self.hash[:12]
+
+    def to_dict(self) -> dict:
+        d = asdict(self)
+        d["type"] = type(self).__name__
+        d["hash"] = self.hash
+        return d
+
+
+@dataclass(frozen=True)
+class FVDProtocol(Protocol):
+    extractor: str = "i3d-torchscript"  # registry name in ffbench.metrics.extractors
+    weights: str = "i3d_torchscript"  # registry name in ffbench.weights
+    num_frames: int = 16
+    frame_stride: int = 1  # every k-th frame
+    num_real: int = 2048
+    num_fake: int = 2048
+    resize: str = "detector"  # detector | short-side-crop | direct
+    resolution: int = 224
+    feature: str = "logits-400-time-mean"
+    covariance: str = "biased"  # biased (/N) | unbiased (/N-1)
+    sqrtm: str = "scipy-sqrtm"  # scipy-sqrtm | tfgan | eig
+    real_clip: str = "random-offset"  # random-offset | first | central
+    fake_clip: str = "first"
+    uint8_roundtrip: bool = True  # generated frames quantised to uint8 before the detector
+    discard_short_videos: bool = True
+    trials: int = 1  # VideoGPT: mean±std over trials of num_fake videos
+
+
+@dataclass(frozen=True)
+class ISProtocol(Protocol):
+    extractor: str = "c3d-ucf101"
+    weights: str = "c3d_ucf101"
+    num_frames: int = 16
+    num_samples: int = 2048
+    splits: int = 10
+    split_rule: str = "stylegan-v"  # stylegan-v: RandomState(42) shuffle, 10 splits | tgan2: 10 loops
+    shuffle_seed: int = 42
+    eps: float = 0.0
+    clip: str = "first"
+
+
+@dataclass(frozen=True)
+class CLIPSIMProtocol(Protocol):
+    backbone: str = "ViT-B/32"
+    weights: str = "clip_vit_b32"
+    image_size: int = 224
+    resize: str = "bicubic-short-side-center-crop"
+    normalize_mean: tuple[float, float, float] = (0.48145466, 0.4578275, 0.40821073)
+    normalize_std: tuple[float, float, float] = (0.26862954, 0.26130258, 0.27577711)
+    context_length: int = 77
+    scale: float = 1.0  # 100 for the CLIPScore-style variant
+    reduction: str = "frame-mean-then-video-mean"
+    frames: str = "all"
+
+
+@dataclass(frozen=True)
+class ReconstructionProtocol(Protocol):
+    dataset: str = "vimeo90k-septuplet"
+    frames_per_sequence: int = 7
+    value_range: tuple[float, float] = (0.0, 1.0)
+    psnr_data_range: float = 1.0
+    psnr_identical: str = "inf"  # what PSNR reports when MSE == 0
+    ssim_kernel: str = "gaussian"
+    ssim_kernel_size: int = 11
+    ssim_sigma: float = 1.5
+    ssim_k1: float = 0.01
+    ssim_k2: float = 0.03
+    lpips_net: str = "alex"
+    lpips_version: str = "0.1"
+    reduction: str = "frame-mean-then-video-mean"
+
+
+_STYLEGAN_V_SRC = (
+    "universome/stylegan-v src/metrics/frechet_video_distance.py, metric_utils.py "
+    "(metrics.md §1a): TorchScript I3D called with rescale=True, resize=True, "
+    "return_features=True on uint8 [B,C,T,H,W]; FeatureStats float64 with cov = X^T X/N - mu mu^T; "
+    "scipy.linalg.sqrtm(sigma_gen @ sigma_real), real part"
+)
+
+_CLIP_MEAN_STD_SRC = "openai/CLIP clip/clip.py _transform (Normalize mean/std)"
+
+_ALL: list[Protocol] = [
+    FVDProtocol(
+        name="fvd@stylegan-v-2048x16", metric="fvd",
+        description="StyleGAN-V fvd2048_16f: 2048 real and 2048 fake clips of 16 frames; the "
+                    "protocol FusionFrames reports (paper §6).",
+        source=_STYLEGAN_V_SRC,
+    ),
+    FVDProtocol(
+        name="fvd@stylegan-v-2048x128", metric="fvd", num_frames=128,
+        description="StyleGAN-V fvd2048_128f: as 2048x16 with 128-frame clips.",
+        source=_STYLEGAN_V_SRC,
+    ),
+    FVDProtocol(
+        name="fvd@videogpt", metric="fvd", extractor="i3d-400", weights="i3d_pretrained_400",
+        num_real=256, num_fake=256, resize="short-side-crop", covariance="unbiased",
+        sqrtm="tfgan", real_clip="first", uint8_roundtrip=True, discard_short_videos=False,
+        description="VideoGPT/TATS: 256 videos per trial, bilinear short side to 224 and centre "
+                    "crop, [-1,1], unbiased covariance, TF-GAN SVD square root (eps 1e-10).",
+        source="wilson1yan/VideoGPT videogpt/fvd/fvd.py, scripts/compute_fvd.py (metrics.md §1b)",
+    ),
+    FVDProtocol(
+        name="fvd@cd-fvd-i3d", metric="fvd", extractor="i3d-400", weights="i3d_pretrained_400",
+        num_real=2048, num_fake=2048, resize="direct", covariance="biased", sqrtm="scipy-sqrtm",
+        real_clip="random-offset",
+        description="content-debiased-fvd (cd-fvd) I3D path: bilinear straight to 224x224 "
+                    "(no crop), 2x/255-1, biased covariance, scipy sqrtm.",
+        source="songweige/content-debiased-fvd (metrics.md §1e)",
+    ),
+    ISProtocol(
+        name="is@c3d-ucf101", metric="is",
+        description="StyleGAN-V isv2048_ucf: C3D fine-tuned on UCF-101 on the first 16 frames "
+                    "of 2048 videos; 10 splits after np.random.RandomState(42).shuffle; the "
+                    "protocol FusionFrames reports (paper §6: 'IS on 2048 videos ... first 16 frames').",
+        source="universome/stylegan-v src/metrics/video_inception_score.py (metrics.md §4)",
+    ),
+    ISProtocol(
+        name="is@c3d-ucf101-tgan2", metric="is", split_rule="tgan2", eps=1e-20,
+        description="TGAN2 scripts/compute_inception_score.py: 2048 samples, 10 loops of one "
+                    "split each, eps 1e-20; mean and std over loops.",
+        source="pfnet-research/tgan2 tgan2/evaluations/inception_score.py (metrics.md §4)",
+    ),
+    CLIPSIMProtocol(
+        name="clipsim@vit-b-32", metric="clipsim",
+        description="Raw cosine between CLIP ViT-B/32 embeddings of each frame and of the prompt, "
+                    "mean over frames then over videos (Video LDM / Make-A-Video / FusionFrames).",
+        source=_CLIP_MEAN_STD_SRC + "; metrics.md §3 'CLIPSIM as used in T2V papers'",
+    ),
+    CLIPSIMProtocol(
+        name="clipsim100@vit-b-32", metric="clipsim", scale=100.0,
+        description="clipsim@vit-b-32 x 100, to compare with torchmetrics CLIPScore(ViT-B/32) "
+                    "(torchmetrics defaults to ViT-L/14 and clamps the mean at 0; we do not clamp).",
+        source="Lightning-AI/torchmetrics functional/multimodal/clip_score.py (metrics.md §3)",
+    ),
+    CLIPSIMProtocol(
+        name="clipsim@vit-b-16", metric="clipsim", backbone="ViT-B/16", weights="clip_vit_b16",
+        description="CLIPSIM with CLIP ViT-B/16 (Phenaki / VideoPoet convention).",
+        source=_CLIP_MEAN_STD_SRC,
+    ),
+    CLIPSIMProtocol(
+        name="clipsim@vit-l-14", metric="clipsim", backbone="ViT-L/14", weights="clip_vit_l14",
+        description="CLIPSIM with CLIP ViT-L/14 (torchmetrics CLIPScore's default backbone).",
+        source=_CLIP_MEAN_STD_SRC,
+    ),
+    ReconstructionProtocol(
+        name="reconstruction@vimeo90k-septuplet", metric="reconstruction",
+        description="Paper Table 3: decoder reconstructions of the Vimeo-90k septuplet test list, "
+                    "PSNR (data range 1, per frame), SSIM (Gaussian 11, sigma 1.5, K1 0.01, "
+                    "K2 0.03), MSE, LPIPS (alex, v0.1); mean over frames then videos.",
+        source="paper.md Table 3; metrics.md §5",
+    ),
+]
+
+PROTOCOLS: dict[str, Protocol] = {p.name: p for p in _ALL}
+
+
+def names(metric: str | None = None) -> list[str]:
+    return [n for n, p in PROTOCOLS.items() if metric is None or p.metric == metric]
+
+
+def get(name: str) -> Protocol:
+    try:
+        return PROTOCOLS[name]
+    except KeyError:
+        raise ProtocolError(
+            f"unknown protocol {name!r}; known: {', '.join(PROTOCOLS)}"
+        ) from None
