@@ -240,9 +240,14 @@ def video_info(path) -> dict:
 # --- writing --------------------------------------------------------------------------------
 
 def _atomic_target(path: Path):
+    """A temp file beside `path` (same filesystem, so os.replace is atomic), with the usual
+    permissions: mkstemp creates 0600 files, which would surprise users sharing run dirs."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=path.suffix)
     os.close(fd)
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(tmp, 0o666 & ~umask)
     return Path(tmp)
 
 
