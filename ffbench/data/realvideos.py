@@ -1,0 +1,447 @@
+"""Real-video sets for FVD / IS: protocol-exact clip sampling, manifests, parallel decoding.
+
+Clip rules (metrics.md §1a, §1b and the StyleGAN-V clip-sampling addendum):
+  random-offset  StyleGAN-V real clips: n frames with stride s starting at
+                 `random.randint(0, n_avail - n*s + s - 1)` (Python `random`; StyleGAN-V leaves it
+                 unseeded, we seed it per video with derive_seed(seed, relative path) so the clip
+                 does not depend on worker count or order, and the statistics cache stays valid).
+                 With discard_short_videos, videos with fewer than n*s frames are discarded —
+                 StyleGAN-V's threshold, which is stricter than the (n-1)*s+1 frames a clip needs.
+  first          frames 0, s, 2s, ... (VideoGPT / TATS frame stride from 0; generated clips).
+  central        the n (strided) frames centred in the video (VideoPoet's "central 16 frames").
+Items are taken in sorted relative-path order and the first `num_videos` usable ones are kept
+("first 2048 items", no shuffle); StyleGAN-V drops short videos before taking the first N, and
+so do we. Corrupt files are reported, skipped and counted as well — never silently dropped.
+
+The manifest lists every file (relative path, size, sha256, and optionally frame count and
+size); its hash covers (path, size, sha256) sorted by path, so it ignores listing order and
+changes when any file's bytes change. Frame counts are derived from content, so they are
+reported but not hashed (that keeps the hash computable without decoding).
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import random
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Iterator, NamedTuple
+
+from ..errors import ConfigError
+from .config import DatasetError, dataset_names, load_dataset_config
+from .prompts import atomic_write_text, derive_seed, sha256_file
+
+__all__ = ["ClipSpec", "RealClip", "RealSetStats", "RealVideoSet", "Manifest", "ManifestEntry",
+           "build_manifest", "list_video_files", "real_video_set", "CLIP_RULES"]
+
+log = logging.getLogger(__name__)
+CLIP_RULES = ("random-offset", "first", "central")
+
+
+# --- clip rules ----------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class ClipSpec:
+    rule: str
+    num_frames: int
+    stride: int = 1
+    min_frames: int | None = None   # videos with fewer frames are discarded (None: what the clip needs)
+    seed: int = 0
+
+    def __post_init__(self):
+        if self.rule not in CLIP_RULES:
+            raise ConfigError(f"clip rule must be one of {', '.join(CLIP_RULES)}, got {self.rule!r}")
+        if self.num_frames < 1 or self.stride < 1:
+            raise ConfigError(f"clip needs num_frames >= 1 and stride >= 1, got {self.num_frames}, {self.stride}")
+
+    @property
+    def span(self) -> int:
+        """Frames a clip covers: (n-1)*s + 1."""
+        return (self.num_frames - 1) * self.stride + 1
+
+    @property
+    def threshold(self) -> int:
+        return max(self.span, self.min_frames or 0)
+
+    def offset(self, total_frames: int, key: str) -> int:
+        if total_frames < self.threshold:
+            raise ValueError(f"{total_frames} frames < {self.threshold}")
+        if self.rule == "first":
+            return 0
+        if self.rule == "central":
+            return (total_frames - self.span) // 2
+        n, s = self.num_frames, self.stride
+        rng = random.Random(derive_seed(self.seed, f"clip/{key}"))
+        return rng.randint(0, total_frames - n * s + s - 1)  # StyleGAN-V's bound (addendum)
+
+    def cut(self, video, key: str):
+        """(clip uint8 [n,H,W,3], offset) using ffbench.video's sampling functions."""
+        from ..video import central_n, consecutive, every_kth
+
+        off = self.offset(int(video.shape[0]), key)
+        if self.rule == "first":
+            return every_kth(video, self.stride, self.num_frames, source=key), 0
+        if self.rule == "central" and self.stride == 1:
+            return central_n(video, self.num_frames, source=key), off
+        return consecutive(video, self.num_frames, off, self.stride, source=key), off
+
+    @classmethod
+    def from_protocol(cls, protocol, seed: int = 0) -> "ClipSpec":
+        """The real-clip rule of an FVD protocol, or the clip rule of an IS protocol."""
+        from .. import protocols
+
+        p = protocols.get(protocol) if isinstance(protocol, str) else protocol
+        if isinstance(p, protocols.FVDProtocol):
+            n, s = p.num_frames, p.frame_stride
+            return cls(p.real_clip, n, s, n * s if p.discard_short_videos else None, seed)
+        if isinstance(p, protocols.ISProtocol):
+            return cls(p.clip, p.num_frames, 1, None, seed)
+        raise ConfigError(f"protocol {getattr(p, 'name', p)!r} has no video clip rule "
+                          f"(use an FVD or IS protocol)")
+
+
+def _protocol_num_videos(protocol) -> int | None:
+    from .. import protocols
+
+    p = protocols.get(protocol) if isinstance(protocol, str) else protocol
+    if isinstance(p, protocols.FVDProtocol):
+        return p.num_real
+    if isinstance(p, protocols.ISProtocol):
+        return p.num_samples
+    return None
+
+
+# --- listing and manifest ------------------------------------------------------------------
+
+def list_video_files(directory, extensions=None) -> list[Path]:
+    """Video files under `directory`, recursively (class sub-folders), sorted by relative path;
+    hidden files (temp files of atomic writes) are ignored."""
+    from ..video import VIDEO_EXTENSIONS
+
+    d = Path(directory)
+    if not d.is_dir():
+        raise DatasetError(f"{d}: not a directory")
+    exts = tuple(e.lower() for e in (extensions or VIDEO_EXTENSIONS))
+    files = [p for p in d.rglob("*") if p.is_file() and p.suffix.lower() in exts
+             and not any(part.startswith(".") for part in p.relative_to(d).parts)]
+    return sorted(files, key=lambda p: p.relative_to(d).as_posix())
+
+
+@dataclass(frozen=True)
+class ManifestEntry:
+    path: str                   # relative, posix
+    size: int
+    sha256: str
+    frames: int | None = None   # None when not counted, or when the file does not decode
+    width: int | None = None
+    height: int | None = None
+    error: str | None = None
+
+
+@dataclass(frozen=True)
+class Manifest:
+    root: str
+    entries: tuple[ManifestEntry, ...]
+
+    @property
+    def hash(self) -> str:
+        rows = sorted([e.path, e.size, e.sha256] for e in self.entries)
+        return hashlib.sha256(json.dumps(rows, separators=(",", ":")).encode()).hexdigest()
+
+    @property
+    def total_bytes(self) -> int:
+        return sum(e.size for e in self.entries)
+
+    @property
+    def errors(self) -> list[ManifestEntry]:
+        return [e for e in self.entries if e.error]
+
+    def to_dict(self) -> dict:
+        return {"root": self.root, "hash": self.hash, "num_files": len(self.entries),
+                "total_bytes": self.total_bytes, "entries": [asdict(e) for e in self.entries]}
+
+    def save(self, path) -> Path:
+        return atomic_write_text(path, json.dumps(self.to_dict(), indent=1))
+
+
+class _ManifestJob:
+    """Picklable per-file work for DataLoader workers: hash, and optionally count frames."""
+
+    def __init__(self, root: Path, files: list[Path], frames: bool):
+        self.root, self.files, self.frames = root, files, frames
+
+    def __len__(self):
+        return len(self.files)
+
+    def __getitem__(self, i):
+        from ..video import VideoError, video_info
+
+        p = self.files[i]
+        rel = p.relative_to(self.root).as_posix()
+        entry = {"path": rel, "size": p.stat().st_size, "sha256": sha256_file(p)}
+        if self.frames:
+            try:
+                info = video_info(p)
+                entry.update(frames=info["frames"], width=info["width"], height=info["height"])
+            except VideoError as e:
+                entry["error"] = e.reason
+        return entry
+
+
+def _loader(job, workers: int | None):
+    from torch.utils.data import DataLoader
+
+    if workers is None:
+        workers = min(4, os.cpu_count() or 1)
+    workers = min(workers, len(job))
+    return DataLoader(job, batch_size=None, shuffle=False, num_workers=max(0, workers),
+                      prefetch_factor=2 if workers > 0 else None)
+
+
+def build_manifest(source, files=None, frames: bool = True, workers: int | None = None,
+                   progress: bool = True) -> Manifest:
+    """Manifest of a folder (all video files, recursively) or of given `files` under `source`."""
+    from tqdm import tqdm
+
+    root = Path(source)
+    files = list_video_files(root) if files is None else [Path(f) for f in files]
+    if not files:
+        return Manifest(str(root), ())
+    rows = []
+    for entry in tqdm(_loader(_ManifestJob(root, files, frames), workers), total=len(files),
+                      desc="manifest", unit="file", disable=not progress):
+        rows.append(ManifestEntry(**entry))
+    return Manifest(str(root), tuple(sorted(rows, key=lambda e: e.path)))
+
+
+# --- decoding clips ------------------------------------------------------------------------
+
+class RealClip(NamedTuple):
+    index: int          # position among used clips (0..num_videos-1)
+    name: str           # relative path of the source file
+    video: object       # torch.uint8 [n, H, W, 3]
+    offset: int         # first frame taken
+    total_frames: int   # frames in the source video
+
+
+@dataclass
+class RealSetStats:
+    listed: int = 0
+    requested: int | None = None
+    used: int = 0
+    short: list = field(default_factory=list)     # (name, frames)
+    corrupt: list = field(default_factory=list)   # (name, reason)
+    missing: list = field(default_factory=list)   # listed by the split, absent on disk
+
+    @property
+    def shortfall(self) -> int:
+        return max(0, (self.requested or 0) - self.used)
+
+    def to_dict(self) -> dict:
+        return {"listed": self.listed, "requested": self.requested, "used": self.used,
+                "discarded_short": len(self.short), "corrupt": len(self.corrupt),
+                "missing": len(self.missing), "shortfall": self.shortfall,
+                "short_files": self.short, "corrupt_files": self.corrupt,
+                "missing_files": self.missing}
+
+
+class _ClipJob:
+    """Picklable per-file work: decode, check length, cut the clip."""
+
+    def __init__(self, root: Path, files: list[Path], spec: ClipSpec):
+        self.root, self.files, self.spec = root, files, spec
+
+    def __len__(self):
+        return len(self.files)
+
+    def __getitem__(self, i):
+        from ..video import VideoError, read_video
+
+        p = self.files[i]
+        rel = p.relative_to(self.root).as_posix()
+        try:
+            video = read_video(p)
+        except VideoError as e:
+            return {"i": i, "name": rel, "status": "corrupt", "reason": e.reason}
+        except Exception as e:  # a decoder crash on one file must not end the run
+            return {"i": i, "name": rel, "status": "corrupt", "reason": f"{type(e).__name__}: {e}"}
+        total = int(video.shape[0])
+        if total < self.spec.threshold:
+            return {"i": i, "name": rel, "status": "short", "frames": total}
+        clip, off = self.spec.cut(video, rel)
+        return {"i": i, "name": rel, "status": "ok", "clip": clip.contiguous(), "offset": off,
+                "frames": total}
+
+
+class RealVideoSet:
+    """Iterates `RealClip`s (uint8 [n,H,W,3] at native resolution) in sorted file order.
+
+    Every skipped file is logged (logger `ffbench.data.realvideos`, level WARNING) and counted.
+
+    Decoding runs in DataLoader worker processes; results arrive in order, so "the first N
+    usable videos" is exact whatever the worker count. After (or during) iteration `stats` says
+    how many were used, discarded as short, corrupt or missing, with their names.
+    """
+
+    def __init__(self, root, files, spec: ClipSpec, num_videos: int | None = None, *,
+                 name: str = "", missing=(), workers: int | None = None, progress: bool = True,
+                 strict: bool = False, provenance: dict | None = None):
+        self.root = Path(root)
+        self.files = sorted((Path(f) for f in files), key=lambda p: p.relative_to(self.root).as_posix())
+        self.spec, self.num_videos = spec, num_videos
+        self.name = name or str(self.root)
+        self.missing = list(missing)
+        self.workers, self.progress, self.strict = workers, progress, strict
+        self.provenance = dict(provenance or {})
+        self.stats = RealSetStats(listed=len(self.files), requested=num_videos, missing=self.missing)
+        self._manifest: Manifest | None = None
+
+    def __len__(self) -> int:
+        """Upper bound: usable clips are known only after decoding."""
+        return len(self.files) if self.num_videos is None else min(self.num_videos, len(self.files))
+
+    def __iter__(self) -> Iterator[RealClip]:
+        from tqdm import tqdm
+
+        stats = RealSetStats(listed=len(self.files), requested=self.num_videos, missing=self.missing)
+        self.stats = stats
+        for m in self.missing:
+            log.warning("%s: %s is listed by the split but absent", self.name, m)
+        if not self.files:
+            self._finish(stats)
+            return
+        bar = tqdm(total=len(self), desc=f"real videos {self.name}", unit="clip",
+                   disable=not self.progress)
+        it = iter(_loader(_ClipJob(self.root, self.files, self.spec), self.workers))
+        try:
+            for r in it:
+                if r["status"] == "corrupt":
+                    stats.corrupt.append((r["name"], r["reason"]))
+                    log.warning("%s: skipped corrupt video %s: %s", self.name, r["name"], r["reason"])
+                elif r["status"] == "short":
+                    stats.short.append((r["name"], r["frames"]))
+                    log.warning("%s: discarded short video %s: %d frames, the clip rule needs %d",
+                                self.name, r["name"], r["frames"], self.spec.threshold)
+                else:
+                    clip = RealClip(stats.used, r["name"], r["clip"], r["offset"], r["frames"])
+                    stats.used += 1
+                    bar.update(1)
+                    bar.set_postfix(short=len(stats.short), corrupt=len(stats.corrupt), refresh=False)
+                    yield clip
+                    if self.num_videos is not None and stats.used >= self.num_videos:
+                        break
+        finally:
+            del it  # shuts the worker processes down when we stop early
+            bar.close()
+        self._finish(stats)
+
+    def _finish(self, stats: RealSetStats) -> None:
+        if stats.short or stats.corrupt or stats.missing:
+            log.warning("%s: used %d clips; discarded %d short, skipped %d corrupt, %d missing",
+                        self.name, stats.used, len(stats.short), len(stats.corrupt), len(stats.missing))
+        if stats.shortfall:
+            msg = (f"{self.name}: only {stats.used} usable videos of the {stats.requested} requested "
+                   f"({len(stats.short)} short, {len(stats.corrupt)} corrupt, {len(stats.missing)} missing)")
+            if self.strict:
+                raise DatasetError(msg)
+            log.warning(msg)
+
+    def manifest(self, frames: bool = False) -> Manifest:
+        """Manifest of the listed files (hash only unless frames=True); cached."""
+        if self._manifest is None or (frames and self._manifest.entries and
+                                      self._manifest.entries[0].frames is None):
+            self._manifest = build_manifest(self.root, self.files, frames=frames,
+                                            workers=self.workers, progress=self.progress)
+        return self._manifest
+
+    def cache_key(self) -> str:
+        """Keys the real-feature statistics cache: file contents (manifest hash), the clip rule
+        and seed, and the number of clips. The metric adds its protocol hash and weights sha256."""
+        blob = json.dumps({"manifest": self.manifest().hash, "clip": asdict(self.spec),
+                           "num_videos": self.num_videos}, sort_keys=True)
+        return hashlib.sha256(blob.encode()).hexdigest()
+
+    def describe(self) -> dict:
+        return {"name": self.name, "root": str(self.root), "clip": asdict(self.spec),
+                "num_videos": self.num_videos, "listed": len(self.files),
+                "missing": len(self.missing), "provenance": self.provenance,
+                "stats": self.stats.to_dict()}
+
+
+# --- entry point ---------------------------------------------------------------------------
+
+def _is_dataset_name(source) -> bool:
+    s = str(source)
+    return not isinstance(source, Path) and os.sep not in s and "/" not in s and s in dataset_names()
+
+
+def _demo_dir(cfg, root) -> Path:
+    from ..weights import home
+    from .demo import write_demo
+
+    d = Path(root) if root is not None else home() / "datasets" / f"demo-{cfg.sha256[:12]}"
+    if not (d / "captions.json").is_file():
+        write_demo(d, fmt="npy", cfg=cfg)
+    return d
+
+
+def real_video_set(source, protocol, root=None, *, num_videos: int | str | None = None,
+                   seed: int = 0, split: str | None = None, workers: int | None = None,
+                   progress: bool = True, strict: bool = False) -> RealVideoSet:
+    """Real clips for a metric: `source` is a dataset name (ucf101, msrvtt, demo) or a folder.
+
+    protocol: an FVD/IS protocol name or object (its real-clip rule, frames, stride, discard
+    rule and sample count are used), or a `ClipSpec`. num_videos: None = the protocol's count
+    (num_real / num_samples), "all" = every usable video, or a number. root: the dataset folder
+    (else `$<root_env>`); for `demo` the folder the demo videos are written to (default: a
+    cache folder under $FFBENCH_HOME).
+    """
+    if isinstance(protocol, ClipSpec):
+        spec = protocol if protocol.seed == seed else ClipSpec(**{**asdict(protocol), "seed": seed})
+        default_n = None
+        proto_name = None
+    else:
+        spec = ClipSpec.from_protocol(protocol, seed)
+        default_n = _protocol_num_videos(protocol)
+        proto_name = protocol if isinstance(protocol, str) else protocol.name
+    if num_videos is None:
+        n = default_n
+    elif num_videos == "all":
+        n = None
+    else:
+        n = int(num_videos)
+        if n < 1:
+            raise ConfigError(f"num_videos must be >= 1, got {num_videos!r}")
+    prov = {"protocol": proto_name, "seed": seed}
+    missing: list = []
+    if _is_dataset_name(source):
+        cfg = load_dataset_config(source)
+        prov.update(dataset=cfg.name, config_sha256=cfg.sha256)
+        if cfg.kind == "demo":
+            vdir = _demo_dir(cfg, root)
+            files = list_video_files(vdir, cfg.real.extensions)
+        elif cfg.kind == "ucf101":
+            from .ucf101 import list_split_videos
+            vdir, files, missing = list_split_videos(cfg, cfg.resolve_root(root), split)
+        elif cfg.kind == "msrvtt":
+            from .msrvtt import list_split_videos
+            vdir, files, missing = list_split_videos(cfg, cfg.resolve_root(root), split)
+        else:  # pragma: no cover
+            raise ConfigError(f"dataset {cfg.name!r} has no real videos")
+        prov["split"] = split or (cfg.real.split if cfg.real else None)
+        name = cfg.name
+    else:
+        vdir = Path(source)
+        if not vdir.is_dir():
+            raise DatasetError(f"{source}: neither a known dataset ({', '.join(dataset_names())}) "
+                               f"nor a folder of videos")
+        if root is not None:
+            raise ConfigError("root applies to dataset names; pass the folder itself as source")
+        files = list_video_files(vdir)
+        name = vdir.name or str(vdir)
+    if not files:
+        raise DatasetError(f"{vdir}: no video files found")
+    return RealVideoSet(vdir, files, spec, n, name=name, missing=missing, workers=workers,
+                        progress=progress, strict=strict, provenance=prov)
