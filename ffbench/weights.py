@@ -74,6 +74,12 @@ REGISTRY: dict[str, WeightFile] = {
         _w("c3d_ucf101", "c3d_ucf101.pt",
            "https://www.dropbox.com/s/jxpu7avzdc9n97q/c3d_ucf101.pt?dl=1",
            "IS c3d-ucf101 protocol (StyleGAN-V isv2048_ucf TorchScript C3D)"),
+        _w("c3d_ucf101_tgan2", "conv3d_deepnetA_ucf.npz",
+           "https://github.com/rezoo/tgan2/releases/download/v1.0/conv3d_deepnetA_ucf.npz",
+           "extractor c3d-ucf101-tgan2 (TGAN2 Chainer C3D weights; pfnet-research/tgan2 README)"),
+        _w("c3d_ucf101_mean", "mean2.npz",
+           "https://github.com/rezoo/tgan2/releases/download/v1.0/mean2.npz",
+           "extractor c3d-ucf101-tgan2 (C3D clip mean, key 'mean'; pfnet-research/tgan2 README)"),
         _w("clip_vit_b32", "ViT-B-32.pt",
            "https://openaipublic.azureedge.net/clip/models/"
            "40d365715913c9da98579312b702a82c18be219cc2a73407c4526f58eba950af/ViT-B-32.pt",
@@ -192,23 +198,53 @@ def _load_pins() -> dict:
 def _save_pin(name: str, digest: str, path: Path) -> None:
     pins = _load_pins()
     pins[name] = {"sha256": digest, "path": str(path)}
-    target = _pins_path()
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".pins.", suffix=".tmp")
-    with os.fdopen(fd, "w") as fh:
-        json.dump(pins, fh, indent=2, sort_keys=True)
-    os.replace(tmp, target)
+    _atomic_json(_pins_path(), pins)
 
 
-_digest_cache: dict[tuple[str, int, int], str] = {}
-
-
-def _cached_digest(path: Path) -> str:
+def _fingerprint(path: Path) -> list:
+    """What must be unchanged for a remembered digest to stay valid: size and mtime of the
+    file, or of every file in a directory."""
+    if path.is_dir():
+        return sorted([f.relative_to(path).as_posix(), f.stat().st_size, f.stat().st_mtime_ns]
+                      for f in path.rglob("*") if f.is_file())
     st = path.stat()
-    key = (str(path.resolve()), st.st_size, st.st_mtime_ns)
-    if key not in _digest_cache:
-        _digest_cache[key] = sha256_of(path)
-    return _digest_cache[key]
+    return [st.st_size, st.st_mtime_ns]
+
+
+def _digests_path() -> Path:
+    return home() / "digests.json"
+
+
+def cached_digest(path: Path) -> str:
+    """sha256 of a file or directory, remembered across runs in `$FFBENCH_HOME/digests.json`.
+
+    Checkpoints here are up to tens of GB (Flan-UL2, FusionFrames); re-hashing them on every
+    run would cost minutes. The digest is reused only while size and mtime of every file are
+    unchanged.
+    """
+    path = Path(path).resolve()
+    key, fp = str(path), _fingerprint(path)
+    store = {}
+    if _digests_path().exists():
+        try:
+            store = json.loads(_digests_path().read_text())
+        except (OSError, json.JSONDecodeError):
+            store = {}  # a damaged cache only costs a re-hash
+    entry = store.get(key)
+    if entry and entry.get("fingerprint") == fp:
+        return entry["sha256"]
+    digest = sha256_of(path)
+    store[key] = {"fingerprint": fp, "sha256": digest}
+    _atomic_json(_digests_path(), store)
+    return digest
+
+
+def _atomic_json(target: Path, data) -> None:
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.stem}.", suffix=".tmp")
+    with os.fdopen(fd, "w") as fh:
+        json.dump(data, fh, indent=2, sort_keys=True)
+    os.replace(tmp, target)
 
 
 def expected_sha256(name: str) -> tuple[str | None, str]:
@@ -252,7 +288,7 @@ def verify(name: str, path: Path, pin: bool = True) -> str:
             f"{path}: size {path.stat().st_size} bytes, expected {wf.size} for {wf.name}; "
             f"re-download it from {wf.url}"
         )
-    digest = _cached_digest(path) if not path.is_dir() else sha256_of(path)
+    digest = cached_digest(path)
     expected, origin = expected_sha256(name)
     if expected is not None and digest != expected:
         raise WeightsMismatch(

@@ -92,3 +92,17 @@ def test_registry_covers_protocol_weights():
     for p in protocols.PROTOCOLS.values():
         if hasattr(p, "weights"):
             assert p.weights in W.REGISTRY, p.name
+
+
+def test_digest_remembered_until_file_changes(tmp_path, monkeypatch):
+    f = _write(tmp_path / "big.bin", b"A" * 1000)
+    calls = []
+    real = W.sha256_of
+    monkeypatch.setattr(W, "sha256_of", lambda p, *a: calls.append(p) or real(p, *a))
+    d1 = W.cached_digest(f)
+    d2 = W.cached_digest(f)
+    assert d1 == d2 == hashlib.sha256(b"A" * 1000).hexdigest() and len(calls) == 1
+    import os
+    f.write_bytes(b"B" * 1000)
+    os.utime(f, ns=(1, 1))
+    assert W.cached_digest(f) == hashlib.sha256(b"B" * 1000).hexdigest() and len(calls) == 2
