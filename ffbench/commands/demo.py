@@ -19,7 +19,8 @@ def _demo(args) -> int:
     t = torch.arange(16).view(16, 1, 1, 1)
     y = torch.arange(64).view(1, 64, 1, 1)
     x = torch.arange(64).view(1, 1, 64, 1)
-    video = torch.cat([(x * 4 + t * 8) % 256, (y * 4) % 256, (x + y + t) % 256], -1).to(torch.uint8)
+    channels = torch.broadcast_tensors((x * 4 + t * 8) % 256, (y * 4) % 256 + 0 * t, (x + y + t) % 256)
+    video = torch.cat(channels, -1).to(torch.uint8)
     path = write_video(out / "synthetic.mp4", video, fps=8)
     print(video_info(path))
     return 0
