@@ -1,0 +1,130 @@
+"""FusionFrames behind the Generator interface — the adapter shape, against a factory interface.
+
+The FusionFrames pipeline itself (ffbench.fusionframes.pipeline) is written elsewhere; this
+adapter only needs a *pipeline factory*:
+
+    factory(options: FusionFramesOptions, *, device: torch.device, random_weights: bool) -> pipe
+    pipe(prompts: list[str], seeds: list[int], **call) -> list of torch.uint8 [T, H, W, 3]
+
+where `pipe` must draw all noise for prompt i from a generator seeded with seeds[i] (so a video
+does not depend on batch composition), produce exactly `options.output_frames` frames at
+`options.height` x `options.width`, and load real weights only via ffbench.weights (raising
+WeightsMissing when absent) unless `random_weights` is true. `call` is the TOML's
+[fusionframes.call] table (extra keyword arguments passed through unchanged).
+
+Wiring: `set_default_pipeline_factory(fn)` (once, e.g. in ffbench.fusionframes.pipeline), or
+pass `pipeline_factory=` to `FusionFramesGenerator`. Until then, building this generator raises
+a clear error instead of producing anything.
+"""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field, fields
+from typing import Callable
+
+from ..errors import ConfigError
+from .base import Generator, GeneratorError
+from .config import ModelConfig
+
+__all__ = ["FusionFramesOptions", "FusionFramesGenerator", "set_default_pipeline_factory",
+           "output_frames"]
+
+FPS_MODES = ("low", "medium", "high")  # keyframes only / one / two interpolation passes
+
+_default_factory: Callable | None = None
+
+
+def set_default_pipeline_factory(factory: Callable | None) -> None:
+    """Register the callable that builds the FusionFrames pipeline (see module docstring)."""
+    global _default_factory
+    _default_factory = factory
+
+
+def output_frames(keyframes: int, fps_mode: str) -> int:
+    """Frames after interpolation: each pass turns T frames into 4T-3 (3 new between each pair)."""
+    passes = FPS_MODES.index(fps_mode)
+    t = keyframes
+    for _ in range(passes):
+        t = 4 * t - 3
+    return t
+
+
+@dataclass(frozen=True)
+class FusionFramesOptions:
+    """The [fusionframes] table (sources: shared/reference/kandinsky_video.md §1-2, §5)."""
+
+    variant: str = "conv1d-attn1d-blocks"  # temporal-block variant (paper §4.1)
+    keyframes: int = 16  # paper: 16; the released 1.0 checkpoint uses 15
+    fps_mode: str = "low"  # low | medium | high
+    height: int = 512
+    width: int = 512
+    steps: int = 50
+    guidance_scale: float = 5.0  # keyframe CFG, (w+1)*cond - w*uncond
+    interpolation_guidance_scale: float = 0.25
+    negative_prompt: str | None = None
+    keyframe_weights: str = "fusionframes_keyframe"  # ffbench.weights registry names
+    interpolation_weights: str = "fusionframes_interpolation"
+    movq_weights: str = "fusionframes_movq"
+    text_encoder_weights: str = "flan_ul2_encoder"
+    dtype: str = "float16"
+    call: dict = field(default_factory=dict)
+
+    @property
+    def output_frames(self) -> int:
+        return output_frames(self.keyframes, self.fps_mode)
+
+    @classmethod
+    def from_table(cls, table: dict, src: str = "<config>") -> "FusionFramesOptions":
+        known = {f.name: f for f in fields(cls)}
+        unknown = sorted(set(table) - set(known))
+        if unknown:
+            raise ConfigError(f"{src}: unknown key(s) {', '.join(repr('fusionframes.' + k) for k in unknown)}"
+                              f" in [fusionframes]")
+        opts = cls(**table)
+        if opts.fps_mode not in FPS_MODES:
+            raise ConfigError(f"{src}: fusionframes.fps_mode = {opts.fps_mode!r} is not one of {FPS_MODES}")
+        for k in ("keyframes", "height", "width", "steps"):
+            v = getattr(opts, k)
+            if not isinstance(v, int) or isinstance(v, bool) or v <= 0:
+                raise ConfigError(f"{src}: fusionframes.{k} must be a positive integer, got {v!r}")
+        if opts.dtype not in ("float32", "float16", "bfloat16"):
+            raise ConfigError(f"{src}: fusionframes.dtype = {opts.dtype!r} is not a known dtype")
+        if not isinstance(opts.call, dict):
+            raise ConfigError(f"{src}: [fusionframes.call] must be a table")
+        return opts
+
+
+class FusionFramesGenerator(Generator):
+    """FusionFrames as a Generator; the pipeline comes from a factory (module docstring)."""
+
+    kind = "fusionframes"
+
+    def __init__(self, config: ModelConfig, *, random_weights: bool | None = None, device=None,
+                 pipeline_factory: Callable | None = None):
+        super().__init__(config, random_weights=random_weights, device=device)
+        src = config.path or config.name
+        self.options = FusionFramesOptions.from_table(config.fusionframes or {}, src)
+        v = config.video
+        if (v.frames, v.height, v.width) != (self.options.output_frames, self.options.height,
+                                            self.options.width):
+            raise ConfigError(
+                f"{src}: [video] says {v.frames}x{v.height}x{v.width} but [fusionframes] gives "
+                f"{self.options.output_frames}x{self.options.height}x{self.options.width} "
+                f"({self.options.keyframes} keyframes, fps_mode {self.options.fps_mode!r})")
+        factory = pipeline_factory or _default_factory
+        if factory is None:
+            raise GeneratorError(
+                "the FusionFrames pipeline is not wired to ffbench.generators yet: call "
+                "ffbench.generators.fusionframes.set_default_pipeline_factory(...) or pass "
+                "pipeline_factory=")
+        self.pipe = factory(self.options, device=self.device, random_weights=self.random_weights)
+
+    def _generate(self, prompts: list[str], seeds: list[int]) -> list:
+        return list(self.pipe(prompts, seeds, **self.options.call))
+
+    def metadata(self) -> dict:
+        md = super().metadata()
+        md["fusionframes"] = asdict(self.options)
+        return md
+
+    def close(self) -> None:
+        self.pipe = None

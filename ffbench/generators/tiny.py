@@ -1,0 +1,201 @@
+"""Tiny diffusers pipelines with random weights, built locally from configs (no download).
+
+Why: tests and the demo job need a real diffusers text-to-video pipeline that runs end to end on
+a CPU in seconds, loaded through exactly the same TOML path (`model = "<local dir>"`) as a full
+baseline. The components follow diffusers' own test practice (tiny UNet / VAE / CLIP text model
+from configs, a tokenizer whose vocabulary files we write), but the sizes here are our own.
+
+Everything built here holds RANDOM weights. A saved tiny pipeline carries a marker file
+(`RANDOM_WEIGHTS_MARKER`) so the diffusers adapter refuses to load it unless the model config or
+the caller says `random_weights = true` — random outputs must never pass for a real baseline.
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+__all__ = [
+    "RANDOM_WEIGHTS_MARKER",
+    "TINY_SIZE",
+    "TINY_FRAMES",
+    "write_tiny_clip_tokenizer",
+    "tiny_text_to_video_components",
+    "tiny_animatediff_components",
+    "build_tiny_text_to_video",
+    "build_tiny_animatediff",
+    "tiny_toml",
+]
+
+RANDOM_WEIGHTS_MARKER = "ffbench_random_weights.json"
+TINY_SIZE = 32  # pixels; the tiny VAE has a scale factor of 1, so latents are 32x32 too
+TINY_FRAMES = 4
+_TEXT_DIM = 16  # hidden size of the tiny CLIP text model = cross-attention dim of the UNet
+
+
+def _bytes_to_unicode() -> dict[int, str]:
+    """GPT-2/CLIP byte-level mapping: every byte gets a printable unicode character."""
+    printable = list(range(ord("!"), ord("~") + 1)) + list(range(ord("¡"), ord("¬") + 1)) \
+        + list(range(ord("®"), ord("ÿ") + 1))
+    chars = printable[:]
+    extra = 0
+    for b in range(256):
+        if b not in printable:
+            printable.append(b)
+            chars.append(256 + extra)
+            extra += 1
+    return dict(zip(printable, (chr(c) for c in chars)))
+
+
+def write_tiny_clip_tokenizer(directory) -> Path:
+    """Write vocab.json + merges.txt of a character-level CLIP BPE tokenizer; return the dir.
+
+    The vocabulary holds every byte symbol, alone and with the end-of-word suffix `</w>`, plus
+    CLIP's start/end tokens; there are no merges, so any text tokenizes (one token per byte).
+    """
+    d = Path(directory)
+    d.mkdir(parents=True, exist_ok=True)
+    symbols = list(_bytes_to_unicode().values())
+    tokens = ["<|startoftext|>", "<|endoftext|>"] + symbols + [s + "</w>" for s in symbols]
+    (d / "vocab.json").write_text(json.dumps({t: i for i, t in enumerate(tokens)}), encoding="utf-8")
+    (d / "merges.txt").write_text("#version: 0.2\n", encoding="utf-8")
+    return d
+
+
+def _tokenizer_and_text_encoder(workdir: Path, seed: int):
+    import torch
+    from transformers import CLIPTextConfig, CLIPTextModel, CLIPTokenizer
+
+    tok_dir = write_tiny_clip_tokenizer(workdir / "_tiny_tokenizer_src")
+    tokenizer = CLIPTokenizer(str(tok_dir / "vocab.json"), str(tok_dir / "merges.txt"),
+                              model_max_length=16)
+    torch.manual_seed(seed)
+    config = CLIPTextConfig(
+        vocab_size=len(tokenizer), hidden_size=_TEXT_DIM, intermediate_size=32,
+        num_hidden_layers=2, num_attention_heads=2, max_position_embeddings=16,
+        projection_dim=_TEXT_DIM, bos_token_id=0, eos_token_id=1, pad_token_id=1,
+    )
+    return tokenizer, CLIPTextModel(config).eval()
+
+
+def _tiny_vae(seed: int):
+    import torch
+    from diffusers import AutoencoderKL
+
+    torch.manual_seed(seed + 1)
+    return AutoencoderKL(
+        in_channels=3, out_channels=3, latent_channels=4, block_out_channels=(8,),
+        down_block_types=("DownEncoderBlock2D",), up_block_types=("UpDecoderBlock2D",),
+        layers_per_block=1, norm_num_groups=4, sample_size=TINY_SIZE,
+    ).eval()
+
+
+def _tiny_scheduler():
+    from diffusers import DDIMScheduler
+
+    return DDIMScheduler(beta_start=0.00085, beta_end=0.012, beta_schedule="scaled_linear",
+                         clip_sample=False, set_alpha_to_one=False)
+
+
+def tiny_text_to_video_components(workdir, seed: int = 0) -> dict:
+    """Components of a `TextToVideoSDPipeline` (ModelScope architecture), random weights."""
+    import torch
+    from diffusers import UNet3DConditionModel
+
+    workdir = Path(workdir)
+    tokenizer, text_encoder = _tokenizer_and_text_encoder(workdir, seed)
+    torch.manual_seed(seed + 2)
+    unet = UNet3DConditionModel(
+        sample_size=TINY_SIZE, in_channels=4, out_channels=4,
+        down_block_types=("CrossAttnDownBlock3D", "DownBlock3D"),
+        up_block_types=("UpBlock3D", "CrossAttnUpBlock3D"),
+        block_out_channels=(8, 16), layers_per_block=1, norm_num_groups=4,
+        cross_attention_dim=_TEXT_DIM, attention_head_dim=4,
+    ).eval()
+    return {"unet": unet, "vae": _tiny_vae(seed), "text_encoder": text_encoder,
+            "tokenizer": tokenizer, "scheduler": _tiny_scheduler()}
+
+
+def tiny_animatediff_components(workdir, seed: int = 0) -> dict:
+    """Components of an `AnimateDiffPipeline` (SD-style 2D UNet + MotionAdapter), random weights."""
+    import torch
+    from diffusers import MotionAdapter, UNet2DConditionModel
+
+    workdir = Path(workdir)
+    tokenizer, text_encoder = _tokenizer_and_text_encoder(workdir, seed)
+    torch.manual_seed(seed + 3)
+    unet = UNet2DConditionModel(
+        sample_size=TINY_SIZE, in_channels=4, out_channels=4,
+        down_block_types=("CrossAttnDownBlock2D", "DownBlock2D"),
+        up_block_types=("UpBlock2D", "CrossAttnUpBlock2D"),
+        block_out_channels=(8, 16), layers_per_block=1, norm_num_groups=4,
+        cross_attention_dim=_TEXT_DIM, attention_head_dim=4,
+    ).eval()
+    torch.manual_seed(seed + 4)
+    adapter = MotionAdapter(block_out_channels=(8, 16), motion_layers_per_block=1,
+                            motion_num_attention_heads=2, motion_norm_num_groups=4,
+                            motion_max_seq_length=16).eval()
+    return {"unet": unet, "motion_adapter": adapter, "vae": _tiny_vae(seed),
+            "text_encoder": text_encoder, "tokenizer": tokenizer,
+            "scheduler": _tiny_scheduler(), "feature_extractor": None, "image_encoder": None}
+
+
+def _save(pipe, directory: Path, kind: str, seed: int) -> Path:
+    directory.mkdir(parents=True, exist_ok=True)
+    pipe.save_pretrained(str(directory))
+    marker = {"random_weights": True, "built_by": f"ffbench.generators.tiny.{kind}", "seed": seed,
+              "note": "random weights: for tests and demos only, never a real baseline"}
+    (directory / RANDOM_WEIGHTS_MARKER).write_text(json.dumps(marker, indent=2) + "\n")
+    return directory
+
+
+def build_tiny_text_to_video(directory, seed: int = 0) -> Path:
+    """Build a tiny random-weight `TextToVideoSDPipeline` and save it to `directory`.
+
+    The result loads with `TextToVideoSDPipeline.from_pretrained(directory)` or through a TOML
+    (`tiny_toml`). It carries `RANDOM_WEIGHTS_MARKER`. Returns the directory.
+    """
+    from diffusers import TextToVideoSDPipeline
+
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as work:  # tokenizer source files; the saved copy is in directory
+        pipe = TextToVideoSDPipeline(**tiny_text_to_video_components(work, seed))
+        return _save(pipe, Path(directory), "build_tiny_text_to_video", seed)
+
+
+def build_tiny_animatediff(directory, seed: int = 0) -> Path:
+    """Build a tiny random-weight `AnimateDiffPipeline` and save it to `directory`."""
+    from diffusers import AnimateDiffPipeline
+
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as work:
+        pipe = AnimateDiffPipeline(**tiny_animatediff_components(work, seed))
+        return _save(pipe, Path(directory), "build_tiny_animatediff", seed)
+
+
+def tiny_toml(model_dir, name: str = "tiny-t2v", pipeline: str = "TextToVideoSDPipeline",
+              frames: int = TINY_FRAMES, size: int = TINY_SIZE, steps: int = 2, fps: int = 8) -> str:
+    """TOML text of a baseline config for a tiny pipeline saved by this module."""
+    model = json.dumps(str(Path(model_dir).resolve()))  # a JSON string is a valid TOML basic string
+    return f"""# Tiny {pipeline} with RANDOM weights (ffbench.generators.tiny): tests and demos only.
+name = "{name}"
+kind = "diffusers"
+display_name = "Tiny {pipeline} (random weights)"
+random_weights = true
+
+[video]
+frames = {frames}
+height = {size}
+width = {size}
+fps = {fps}
+
+[diffusers]
+pipeline = "{pipeline}"
+model = {model}
+dtype = "float32"
+
+[diffusers.call]
+num_inference_steps = {steps}
+guidance_scale = 7.5
+"""
