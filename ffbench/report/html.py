@@ -1,0 +1,176 @@
+"""The HTML report: one self-contained folder (index.html + assets/), no network.
+
+Jinja2 with autoescape on (prompts and model names are user text). Videos and posters are copied
+into assets/ (mp4 for the <video> element, the run's poster jpg, or one made from the middle
+frame when the run has none); plots are linked PNGs with their SVG beside them; CSS is inline.
+A banner sits at the top whenever any number or video comes from random weights.
+"""
+from __future__ import annotations
+
+import json
+import shutil
+from datetime import datetime, timezone
+from pathlib import Path
+
+from .. import __version__ as ffbench_version
+from .layouts import normalize_scores
+
+TEMPLATES = Path(__file__).resolve().parent / "templates"
+
+
+def _env():
+    import jinja2
+
+    env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(TEMPLATES)),
+                             autoescape=jinja2.select_autoescape(["html", "j2", "html.j2"]),
+                             undefined=jinja2.StrictUndefined, trim_blocks=True,
+                             lstrip_blocks=True)
+    env.filters["num"] = _num
+    return env
+
+
+def _num(value) -> str:
+    """Profile cells: large numbers in engineering form (FLOPs 3.2e13 -> 32.0T)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return "" if value is None else str(value)
+    a = abs(value)
+    for scale, suffix in ((1e15, "P"), (1e12, "T"), (1e9, "G"), (1e6, "M"), (1e3, "k")):
+        if a >= scale:
+            return f"{value / scale:.2f}{suffix}"
+    return f"{value:g}"
+
+
+def table_view(table) -> dict:
+    """A ReportTable as plain data the template walks (cells already formatted)."""
+    best = {c: table.best_rows(c) for c in table.metrics}
+    rows, group = [], None
+    for i, r in enumerate(table.rows):
+        g = r.get("_group")
+        if g is not None and g != group:
+            rows.append({"group": g})
+            group = g
+        rows.append({"cells": [{"text": table.text(i, c), "best": i in best.get(c, ()),
+                                "numeric": c in table.metrics,
+                                "wide": c in ("Source", "Note")} for c in table.columns],
+                     "measured": g == "Measured (ffbench)"})
+    short = {"results": "Results"}.get(table.key) or table.key.replace("table", "Table ")
+    return {"key": table.key, "short": short, "title": table.title, "notes": table.notes,
+            "headers": [{"text": table.header(c), "numeric": c in table.metrics}
+                        for c in table.columns],
+            "rows": rows, "random_weights": table.random_weights}
+
+
+def _poster(src_jpg: Path, mp4: Path, npy: Path, dst: Path) -> bool:
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    if src_jpg.is_file():
+        shutil.copyfile(src_jpg, dst)
+        return True
+    try:  # no poster from the run: the middle frame of the exact tensor, else of the mp4
+        from PIL import Image
+
+        from ..video import read_video
+
+        video = read_video(npy if npy.is_file() else mp4)
+        Image.fromarray(video[video.shape[0] // 2].numpy()).save(dst, quality=90)
+        return True
+    except Exception:  # noqa: BLE001 — a missing poster must not stop the report
+        return False
+
+
+def _videos(out: Path, infos, max_per_run: int):
+    """Grid rows (one per prompt, in first-seen order) x columns (one per run)."""
+    columns = []
+    by_prompt: dict[str, dict[int, list[dict]]] = {}
+    for k, info in enumerate(infos):
+        columns.append({"model": info.model, "run_id": info.run_id,
+                        "random_weights": info.random_weights})
+        for sample in info.samples[:max_per_run]:
+            sid = str(sample.get("sample_id", ""))
+            mp4 = info.path / "samples" / f"{sid}.mp4"
+            if not sid or not mp4.is_file():
+                continue
+            vdst = out / "assets" / "videos" / f"run{k}" / f"{sid}.mp4"
+            vdst.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(mp4, vdst)
+            pdst = out / "assets" / "posters" / f"run{k}" / f"{sid}.jpg"
+            has_poster = _poster(info.path / "previews" / f"{sid}.jpg", mp4,
+                                 info.path / "samples" / f"{sid}.npy", pdst)
+            cell = {"video": vdst.relative_to(out).as_posix(),
+                    "poster": pdst.relative_to(out).as_posix() if has_poster else None,
+                    "sample_id": sid, "seed": sample.get("seed"),
+                    "size": f"{sample.get('frames', '?')}×{sample.get('height', '?')}×"
+                            f"{sample.get('width', '?')} @ {sample.get('fps', '?')} fps",
+                    "random_weights": bool(sample.get("random_weights"))}
+            prompt = str(sample.get("prompt", sid))
+            by_prompt.setdefault(prompt, {}).setdefault(k, []).append(cell)
+    rows = [{"prompt": p, "cells": [cells.get(k, []) for k in range(len(infos))]}
+            for p, cells in by_prompt.items()]
+    return columns, rows
+
+
+def _metadata(infos, runs, scores) -> list[dict]:
+    sc = normalize_scores(scores)
+    out = []
+    for rec in (runs.to_dict("records") if runs is not None and len(runs) else []):
+        rid = rec["run_id"]
+        info = next((i for i in infos if i.run_id == rid), None)
+        res = info.results if info else {}
+        sub = sc[sc["run_id"] == rid] if len(sc) else sc
+        out.append({
+            "run_id": rid, "model": rec.get("model"), "dataset": rec.get("dataset"),
+            "prompt_set": rec.get("prompt_set"), "seed": rec.get("seed"),
+            "n_samples": rec.get("n_samples"), "n_planned": res.get("n_planned"),
+            "n_failed": rec.get("n_failed"), "random_weights": bool(rec.get("random_weights")),
+            "created_at": rec.get("created_at"), "config_hash": rec.get("config_hash"),
+            "run_dir": rec.get("run_dir"),
+            "versions": json.loads(rec.get("versions_json") or "{}"),
+            "hardware": json.loads(rec.get("hardware_json") or "{}"),
+            "failures": res.get("failures", [])[:20],
+            "scores": [{"metric": s["metric"], "protocol": s["protocol"],
+                        "hash": s["protocol_hash"], "n": s["n"],
+                        "weights_sha256": s.get("weights_sha256") or "—",
+                        "random_weights": bool(s["random_weights"]),
+                        "error": _extra_error(s)}
+                       for s in sub.to_dict("records")]})
+    return out
+
+
+def _extra_error(score) -> str:
+    try:
+        return str(json.loads(score.get("extra_json") or "{}").get("error", ""))
+    except (TypeError, ValueError):
+        return ""
+
+
+def write_html(out: Path, tables, figures, infos, runs, scores, profile,
+               max_videos_per_run: int = 24) -> Path:
+    out = Path(out)
+    columns, video_rows = _videos(out, infos, max_videos_per_run)
+    meta = _metadata(infos, runs, scores)
+    sc = normalize_scores(scores)
+    random_any = (any(m["random_weights"] for m in meta) or any(i.random_weights for i in infos)
+                  or bool(len(sc) and sc["random_weights"].astype(bool).any()))
+    random_models = sorted({m["model"] for m in meta if m["random_weights"]}
+                           | {r["model"] for r in sc.to_dict("records") if r["random_weights"]})
+    figs = [{"title": f.title, "caption": f.caption,
+             "png": f.png.relative_to(out).as_posix(), "svg": f.svg.relative_to(out).as_posix()}
+            for f in figures]
+    summary = {
+        "n_runs": len(meta), "models": sorted({m["model"] for m in meta}),
+        "datasets": sorted({str(m["dataset"]) for m in meta}),
+        "n_scores": int(len(sc)), "n_samples": sum(int(m["n_samples"] or 0) for m in meta),
+        "n_failed": sum(int(m["n_failed"] or 0) for m in meta),
+        "protocols": sorted({(r["protocol"], r["protocol_hash"][:12]) for r in sc.to_dict("records")}),
+    }
+    html = _env().get_template("report.html.j2").render(
+        title="ffbench report", generated=datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        ffbench_version=ffbench_version, random_any=random_any, random_models=random_models,
+        summary=summary, tables=[table_view(t) for t in tables], figures=figs,
+        video_columns=columns, video_rows=video_rows, runs=meta,
+        profile_rows=profile[:200], profile_columns=list(dict.fromkeys(
+            k for r in profile[:200] for k in r)))
+    path = out / "index.html"
+    tmp = out / ".index.html.tmp"
+    tmp.write_text(html, encoding="utf-8")
+    tmp.replace(path)
+    return path
