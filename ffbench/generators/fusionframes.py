@@ -111,11 +111,8 @@ class FusionFramesGenerator(Generator):
                 f"{self.options.output_frames}x{self.options.height}x{self.options.width} "
                 f"({self.options.keyframes} keyframes, fps_mode {self.options.fps_mode!r})")
         factory = pipeline_factory or _default_factory
-        if factory is None:
-            raise GeneratorError(
-                "the FusionFrames pipeline is not wired to ffbench.generators yet: call "
-                "ffbench.generators.fusionframes.set_default_pipeline_factory(...) or pass "
-                "pipeline_factory=")
+        if factory is None:  # our own pipeline, imported late: it is heavy
+            from ..fusionframes.pipeline import pipeline_factory as factory
         self.pipe = factory(self.options, device=self.device, random_weights=self.random_weights)
 
     def _generate(self, prompts: list[str], seeds: list[int]) -> list:

@@ -64,9 +64,11 @@ def test_wrong_output_from_the_pipeline_is_caught():
         gen.generate(["a"], [0])
 
 
-def test_not_wired_is_a_clear_error(monkeypatch):
+def test_default_factory_is_our_pipeline_and_needs_the_official_files(monkeypatch):
+    from ffbench.weights import WeightsMissing
+
     monkeypatch.setattr(ffmod, "_default_factory", None)
-    with pytest.raises(GeneratorError, match="not wired"):
+    with pytest.raises(WeightsMissing, match="kandinsky_video.pt"):
         load_generator(find_config("fusionframes"))
 
 
