@@ -1,0 +1,203 @@
+"""CLIP image and text embeddings for CLIPSIM, through OpenAI's `clip` package.
+
+Weights are never downloaded: `CLIPExtractor.load` resolves the file with `ffbench.weights`
+(sha256 published by the clip package in its URLs) and hands the local path to
+`clip.load(path, device, jit=False)`. `CLIPExtractor.random(seed)` builds a tiny
+`clip.model.CLIP` with random weights for tests; it carries `random_weights = True`.
+
+Preprocessing is CLIP's own (openai/CLIP clip/clip.py `_transform`: Resize(224, BICUBIC) of the
+short side, CenterCrop(224), ToTensor, Normalize(mean, std); metrics.md §3) but runs on batched
+uint8 tensors instead of one PIL image per frame. To stay close to PIL we mirror what PIL does
+on uint8 images: a horizontal then a vertical bicubic pass with the antialiased (PIL-style,
+a = -0.5, support scaled when shrinking) kernel, each pass rounded and clamped to uint8. torch's
+`F.interpolate(mode="bicubic", antialias=True)` uses that kernel. Measured against
+`clip.clip._transform(224)` on noisy test images (sizes 64x80 … 1080x1920): at most 2 of 255
+grey levels on any pixel, 0.01–0.9 % of pixels differ at all (PIL works in fixed point, we in
+float32); see tests/metrics/test_clipsim_preprocess.py which asserts this bound.
+"""
+from __future__ import annotations
+
+import warnings
+from typing import Sequence
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+__all__ = ["CLIPExtractor", "clip_preprocess", "resized_size", "TINY_CONFIG"]
+
+# A tiny ViT CLIP for tests: 224 input like the real models (so preprocessing is identical),
+# patch 32, width 64 (1 head), 2 layers; text tower 2 layers wide 64; real vocabulary (the
+# tokenizer emits ids up to 49407) and context length 77.
+TINY_CONFIG = dict(embed_dim=32, image_resolution=224, vision_layers=2, vision_width=64,
+                   vision_patch_size=32, context_length=77, vocab_size=49408,
+                   transformer_width=64, transformer_heads=1, transformer_layers=2)
+
+_CLIP_MEAN = (0.48145466, 0.4578275, 0.40821073)  # openai/CLIP clip/clip.py _transform
+_CLIP_STD = (0.26862954, 0.26130258, 0.27577711)
+
+
+def _import_clip():
+    with warnings.catch_warnings():  # clip imports pkg_resources, deprecated in setuptools
+        warnings.simplefilter("ignore")
+        import clip
+    return clip
+
+
+def resized_size(h: int, w: int, size: int) -> tuple[int, int]:
+    """Output (h, w) of torchvision Resize(size) with an int: short side -> size, long side
+    -> int(size * long / short) (truncated, as torchvision computes it)."""
+    if h <= w:
+        return size, int(size * w / h)
+    return int(size * h / w), size
+
+
+def clip_preprocess(frames: torch.Tensor, size: int = 224, mean: Sequence[float] = _CLIP_MEAN,
+                    std: Sequence[float] = _CLIP_STD) -> torch.Tensor:
+    """uint8 [B,H,W,3] -> float32 [B,3,size,size], CLIP-normalised, on the frames' device."""
+    if not isinstance(frames, torch.Tensor) or frames.dtype != torch.uint8:
+        got = frames.dtype if isinstance(frames, torch.Tensor) else type(frames).__name__
+        raise TypeError(f"CLIP preprocessing expects uint8 frames [B,H,W,3] (0..255), got {got}; "
+                        "convert float videos in [0,1] with ffbench.video.to_uint8")
+    if frames.ndim != 4 or frames.shape[-1] != 3:
+        raise ValueError(f"expected frames [B,H,W,3], got shape {list(frames.shape)}")
+    h, w = frames.shape[1:3]
+    nh, nw = resized_size(h, w, size)
+    x = frames.permute(0, 3, 1, 2).contiguous().float()  # NCHW-contiguous: faster AA kernels on CPU
+    # PIL resamples horizontally first, then vertically, storing uint8 after each pass.
+    if nw != w:
+        x = F.interpolate(x, size=(h, nw), mode="bicubic", antialias=True, align_corners=False)
+        x = x.clamp_(0, 255).round_()
+    if nh != h:
+        x = F.interpolate(x, size=(nh, nw), mode="bicubic", antialias=True, align_corners=False)
+        x = x.clamp_(0, 255).round_()
+    # torchvision center_crop: top = int(round((h - size) / 2)), same for left
+    top, left = int(round((nh - size) / 2.0)), int(round((nw - size) / 2.0))
+    x = x[:, :, top:top + size, left:left + size]
+    m = torch.tensor(mean, device=x.device, dtype=x.dtype).view(1, 3, 1, 1) * 255.0
+    s = torch.tensor(std, device=x.device, dtype=x.dtype).view(1, 3, 1, 1) * 255.0
+    return (x - m) / s
+
+
+class CLIPExtractor(nn.Module):
+    """L2-normalised CLIP embeddings of uint8 frames and of prompts.
+
+    Attributes recorded with every number: `backbone`, `random_weights`, `weights_sha256`.
+    Unlike the video extractors (I3D, C3D: one feature per video), CLIP embeds frames and
+    prompts separately, so this is an `nn.Module` with `encode_images` / `encode_texts`
+    rather than a `FeatureExtractor`; `name`, `from_weights` and `random` follow that interface.
+    """
+
+    name = "clip"
+
+    def __init__(self, model: nn.Module, backbone: str, *, random_weights: bool,
+                 weights_sha256: str | None = None, weights_path: str | None = None,
+                 image_size: int = 224, mean: Sequence[float] = _CLIP_MEAN,
+                 std: Sequence[float] = _CLIP_STD, context_length: int = 77):
+        super().__init__()
+        res = int(model.visual.input_resolution)
+        if res != image_size:
+            raise ValueError(f"CLIP model takes {res}px images but the protocol says {image_size}")
+        self.model = model.eval()
+        self.backbone = backbone
+        self.random_weights = random_weights
+        self.weights_sha256 = weights_sha256
+        self.weights_path = weights_path
+        self.image_size = image_size
+        self.mean, self.std = tuple(mean), tuple(std)
+        self.context_length = context_length
+
+    # --- construction ----------------------------------------------------------------------
+
+    @classmethod
+    def load(cls, protocol="clipsim@vit-b-32", path=None, device=None) -> "CLIPExtractor":
+        """Real weights of the protocol's backbone from a verified local file (never downloads)."""
+        from ... import protocols, weights
+
+        proto = protocols.get(protocol) if isinstance(protocol, str) else protocol
+        file = weights.resolve(proto.weights, path)
+        digest = weights.verify(proto.weights, file)
+        device = device or ("cuda" if torch.cuda.is_available() else "cpu")
+        model, _ = _import_clip().load(str(file), device=device, jit=False)
+        return cls(model, proto.backbone, random_weights=False, weights_sha256=digest,
+                   weights_path=str(file), image_size=proto.image_size,
+                   mean=proto.normalize_mean, std=proto.normalize_std,
+                   context_length=proto.context_length)
+
+    @classmethod
+    def from_weights(cls, path=None, protocol="clipsim@vit-b-32", device=None) -> "CLIPExtractor":
+        """Same as `load` with the argument order of the other extractors."""
+        return cls.load(protocol, path=path, device=device)
+
+    @classmethod
+    def random(cls, seed: int = 0, device=None, protocol=None, **overrides) -> "CLIPExtractor":
+        """A tiny `clip.model.CLIP` with random weights (tests, smoke runs); marked random.
+        `protocol` is accepted for symmetry with `load`; the tiny model always takes 224 px."""
+        clip = _import_clip()
+        cfg = {**TINY_CONFIG, **overrides}
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(seed)
+            model = clip.model.CLIP(**cfg)
+        model = model.float().to(device or "cpu")
+        return cls(model, f"tiny-random-vit (seed {seed})", random_weights=True,
+                   image_size=cfg["image_resolution"], context_length=cfg["context_length"])
+
+    @classmethod
+    def from_protocol(cls, protocol="clipsim@vit-b-32", *, path=None, device=None,
+                      random_weights: bool = False, seed: int = 0) -> "CLIPExtractor":
+        if random_weights:
+            return cls.random(seed, device=device)
+        return cls.load(protocol, path=path, device=device)
+
+    @property
+    def device(self) -> torch.device:
+        return next(self.model.parameters()).device
+
+    # --- images ----------------------------------------------------------------------------
+
+    def preprocess(self, frames: torch.Tensor) -> torch.Tensor:
+        """uint8 [B,H,W,3] -> normalised float [B,3,S,S] on the model's device."""
+        return clip_preprocess(frames.to(self.device), self.image_size, self.mean, self.std)
+
+    @torch.inference_mode()
+    def encode_images(self, frames: torch.Tensor, batch_size: int = 64) -> torch.Tensor:
+        """uint8 frames [B,H,W,3] -> unit-norm float32 embeddings [B,D], `batch_size` at a time."""
+        out = []
+        for i in range(0, frames.shape[0], batch_size):
+            x = self.preprocess(frames[i:i + batch_size])
+            out.append(F.normalize(self.model.encode_image(x).float(), dim=-1))
+        if not out:
+            raise ValueError("encode_images got zero frames")
+        return torch.cat(out)
+
+    # --- text ------------------------------------------------------------------------------
+
+    def tokenize(self, prompts: Sequence[str]) -> tuple[torch.Tensor, list[bool]]:
+        """CLIP token ids [P, context_length] (truncated, EOT kept last) and which prompts were
+        cut: `clip.tokenize(truncate=True)` silently drops tokens, so we count them ourselves."""
+        clip = _import_clip()
+        if isinstance(prompts, str):
+            prompts = [prompts]
+        for i, p in enumerate(prompts):
+            if not isinstance(p, str):
+                raise TypeError(f"prompt {i} is {type(p).__name__}, expected str")
+        tok = clip.clip._tokenizer  # the package's module-level SimpleTokenizer
+        truncated = [len(tok.encode(p)) + 2 > self.context_length for p in prompts]  # + SOT, EOT
+        tokens = clip.tokenize(list(prompts), context_length=self.context_length, truncate=True)
+        return tokens, truncated
+
+    @torch.inference_mode()
+    def encode_texts(self, prompts: Sequence[str], batch_size: int = 256) -> tuple[torch.Tensor, int]:
+        """Prompts -> (unit-norm float32 embeddings [P,D], number of truncated prompts)."""
+        tokens, truncated = self.tokenize(prompts)
+        out = [F.normalize(self.model.encode_text(tokens[i:i + batch_size].to(self.device)).float(), dim=-1)
+               for i in range(0, tokens.shape[0], batch_size)]
+        return torch.cat(out), sum(truncated)
+
+    def describe(self) -> dict:
+        return {"backbone": self.backbone, "random_weights": self.random_weights,
+                "weights_sha256": self.weights_sha256, "weights_path": self.weights_path,
+                "image_size": self.image_size}
+
+    def extra_repr(self) -> str:
+        return f"backbone={self.backbone!r}, random_weights={self.random_weights}"
