@@ -13,9 +13,10 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
+
+from .fileio import atomic_write_json
 
 __all__ = [
     "WeightFile",
@@ -198,7 +199,7 @@ def _load_pins() -> dict:
 def _save_pin(name: str, digest: str, path: Path) -> None:
     pins = _load_pins()
     pins[name] = {"sha256": digest, "path": str(path)}
-    _atomic_json(_pins_path(), pins)
+    atomic_write_json(_pins_path(), pins)
 
 
 def _fingerprint(path: Path) -> list:
@@ -235,16 +236,8 @@ def cached_digest(path: Path) -> str:
         return entry["sha256"]
     digest = sha256_of(path)
     store[key] = {"fingerprint": fp, "sha256": digest}
-    _atomic_json(_digests_path(), store)
+    atomic_write_json(_digests_path(), store)
     return digest
-
-
-def _atomic_json(target: Path, data) -> None:
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.stem}.", suffix=".tmp")
-    with os.fdopen(fd, "w") as fh:
-        json.dump(data, fh, indent=2, sort_keys=True)
-    os.replace(tmp, target)
 
 
 def expected_sha256(name: str) -> tuple[str | None, str]:

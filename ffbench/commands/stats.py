@@ -1,0 +1,129 @@
+"""`ffbench stats compute|show|import`: real-video feature statistics and their cache."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from ._util import add_command, add_group, print_json, print_table
+
+
+def register(subparsers) -> None:
+    from ..protocols import names
+    from .evaluate_fvd import FVD_DEFAULT, add_extractor_options
+
+    _, sub = add_group(subparsers, "stats", help="real-video feature statistics (FVD) and their cache")
+
+    c = add_command(sub, "compute", help="compute real statistics of a directory into the cache",
+                    func=run_compute,
+                    description="Σx, Σxxᵀ, N of the protocol's detector features of the real "
+                                "videos in DIR; stored in the cache keyed by (protocol hash, "
+                                "dataset manifest hash, weights sha256) and optionally to --out.")
+    c.add_argument("--protocol", default=FVD_DEFAULT, choices=names("fvd"))
+    c.add_argument("--real", required=True, metavar="DIR", help="directory of real videos")
+    c.add_argument("--out", metavar="FILE.npz", help="also write the statistics here")
+    c.add_argument("--clip-seed", type=int, default=0, help="seed of real-clip offsets (default 0)")
+    add_extractor_options(c)
+
+    s = add_command(sub, "show", help="describe a statistics file, or list the cache",
+                    func=run_show)
+    s.add_argument("file", nargs="?", metavar="FILE", help=".npz or reference .pkl (default: list cache)")
+    s.add_argument("--json", action="store_true", help="print as JSON")
+
+    i = add_command(sub, "import", help="convert StyleGAN-V / cd-fvd .pkl statistics to .npz",
+                    func=run_import,
+                    description="Read a StyleGAN-V or cd-fvd FeatureStats pickle (e.g. "
+                                "i3d_ucf101_2048_res128_len16_skip1_seed0.pkl) and store it as an "
+                                "ffbench .npz tagged with the protocol you name, for --real.")
+    i.add_argument("pkl", metavar="FILE.pkl")
+    i.add_argument("--protocol", required=True, choices=names("fvd"),
+                   help="the protocol those statistics were made under (you vouch for it)")
+    i.add_argument("--out", metavar="FILE.npz",
+                   help="output (default: <FFBENCH_HOME>/stats/imported-<name>.npz)")
+    i.add_argument("--json", action="store_true", help="print as JSON")
+
+
+def _summary(stats, path) -> dict:
+    import numpy as np
+
+    out = {"file": str(path), "n": stats.n, "dim": stats.dim}
+    if stats.n >= 2:
+        mean, cov = stats.mean_cov("biased")
+        out.update(mean_norm=float(np.linalg.norm(mean)), cov_trace_biased=float(np.trace(cov)))
+    out.update({k: v for k, v in sorted(stats.meta.items())})
+    return out
+
+
+def run_compute(args) -> int:
+    from ..metrics.stats import StatsCache, manifest_hash
+    from ..video import list_videos
+    from .evaluate_fvd import protocol_and_extractor, real_statistics
+
+    if not Path(args.real).is_dir():
+        from ..errors import ConfigError
+
+        raise ConfigError(f"--real {args.real}: not a directory")
+    args.no_cache = False
+    protocol, extractor = protocol_and_extractor(args, "fvd")
+    stats, source = real_statistics(args, protocol, extractor)
+    manifest = manifest_hash(list_videos(args.real), Path(args.real), extra=f"clip-seed={args.clip_seed}")
+    cache_path = StatsCache().path_for(protocol, manifest, extractor.weights_sha256)
+    if args.out:
+        stats.meta.update(protocol=protocol.name, protocol_hash=protocol.hash,
+                          manifest_hash=manifest, weights_sha256=extractor.weights_sha256)
+        stats.save(args.out)
+    result = _summary(stats, args.out or cache_path)
+    result.update(cached=str(cache_path), from_cache=source.startswith("cache:"))
+    if args.json:
+        print_json(result)
+    else:
+        print(f"{protocol.name}: {stats.n} real clips, {stats.dim}-d -> {cache_path}"
+              + (f" and {args.out}" if args.out else "")
+              + (" (already cached)" if result["from_cache"] else ""))
+    return 0
+
+
+def run_show(args) -> int:
+    from ..metrics.stats import StatsCache, load_stats
+
+    if args.file is None:
+        cache = StatsCache()
+        rows = []
+        for p in cache.list():
+            try:
+                s = load_stats(p)
+                rows.append({"file": p.name, "protocol": s.meta.get("protocol", "?"), "n": s.n,
+                             "dim": s.dim, "weights": str(s.meta.get("weights_sha256", "?"))[:12]})
+            except Exception as e:  # noqa: BLE001 - list what we can
+                rows.append({"file": p.name, "protocol": f"unreadable: {e}"})
+        if args.json:
+            print_json({"cache": str(cache.root), "files": rows})
+        else:
+            print(f"cache: {cache.root}")
+            print_table(rows, ["file", "protocol", "n", "dim", "weights"])
+        return 0
+    s = load_stats(args.file)
+    summary = _summary(s, args.file)
+    if args.json:
+        print_json(summary)
+    else:
+        for k, v in summary.items():
+            print(f"{k}: {v}")
+    return 0
+
+
+def run_import(args) -> int:
+    from ..metrics.stats import load_reference_pkl
+    from ..protocols import get
+    from ..weights import home
+
+    protocol = get(args.protocol)
+    stats = load_reference_pkl(args.pkl)
+    stats.meta.update(protocol=protocol.name, protocol_hash=protocol.hash, weights_sha256="unknown")
+    out = Path(args.out) if args.out else home() / "stats" / f"imported-{Path(args.pkl).stem}.npz"
+    stats.save(out)
+    summary = _summary(stats, out)
+    if args.json:
+        print_json(summary)
+    else:
+        print(f"imported {stats.n} items, {stats.dim}-d from {args.pkl} -> {out} "
+              f"(tagged {protocol.name})")
+    return 0

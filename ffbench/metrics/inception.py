@@ -1,0 +1,156 @@
+"""Video Inception Score with the C3D UCF-101 classifier (metrics.md §4).
+
+IS = exp(E_x KL(p(y|x) ‖ p(y))), computed per split, then mean and std over splits. The split
+rule is the protocol's:
+
+- ``stylegan-v`` (src/metrics/video_inception_score.py): probabilities as float32 (its
+  FeatureStats stores float32), shuffled with ``np.random.RandomState(shuffle_seed=42)``, split
+  into `splits` parts ``[i·n//splits, (i+1)·n//splits)``, no eps.
+- ``tgan2`` (tgan2/evaluations/inception_score.py, scripts/compute_inception_score.py):
+  float64, ``p + eps`` (1e-20), no shuffle; the script draws `splits` (10) fresh sets of
+  2048 samples and scores each as one split — for a fixed set of videos that is consecutive
+  chunks in order, so give it loops × 2048 videos to reproduce the script.
+
+One deviation: where a probability is exactly 0 the StyleGAN-V expression gives 0·log 0 = NaN;
+we use its limit 0 (identical wherever the reference is finite).
+"""
+from __future__ import annotations
+
+import numpy as np
+import torch
+from torchmetrics import Metric
+
+from .extractors import ExtractorError, FeatureExtractor, build_extractor
+from .fvd import resolve_protocol
+from .stats import StatsError
+
+__all__ = ["InceptionScore", "inception_score", "inception_score_from_probs", "directory_probs"]
+
+
+def _split_scores(p: np.ndarray, splits: int) -> np.ndarray:
+    n = p.shape[0]
+    scores = []
+    for i in range(splits):
+        part = p[i * n // splits:(i + 1) * n // splits]
+        log_marginal = np.log(np.mean(part, axis=0, keepdims=True))
+        with np.errstate(divide="ignore", invalid="ignore"):
+            kl = np.where(part > 0, part * (np.log(part) - log_marginal), 0)
+        scores.append(np.exp(np.mean(np.sum(kl, axis=1))))
+    return np.asarray(scores)
+
+
+def inception_score_from_probs(probs, splits: int = 10, split_rule: str = "stylegan-v",
+                               shuffle_seed: int = 42, eps: float = 0.0) -> tuple[float, float]:
+    """(mean, std) over splits of class probabilities [N, C] (rows sum to 1)."""
+    if isinstance(probs, torch.Tensor):
+        probs = probs.detach().cpu().double().numpy()
+    probs = np.asarray(probs)
+    if probs.ndim != 2:
+        raise StatsError(f"probabilities must be [N, classes], got shape {probs.shape}")
+    if not np.isfinite(probs).all() or (probs < 0).any():
+        raise StatsError("probabilities contain NaN, inf or negative values")
+    n = probs.shape[0]
+    if n < max(2, splits):
+        raise StatsError(f"Inception Score with {splits} splits needs at least {max(2, splits)} "
+                         f"videos, got {n}")
+    if split_rule == "stylegan-v":
+        p = probs.astype(np.float32)  # copy; the shuffle is in place
+        np.random.RandomState(shuffle_seed).shuffle(p)
+        if eps:
+            p = p + np.float32(eps)
+    elif split_rule == "tgan2":
+        p = probs.astype(np.float64) + eps
+    else:
+        raise StatsError(f"unknown split rule {split_rule!r}; known: stylegan-v, tgan2")
+    scores = _split_scores(p, splits)
+    return float(np.mean(scores)), float(np.std(scores))
+
+
+class InceptionScore(Metric):
+    """IS under an `is@...` protocol; update(videos uint8 [N,T,H,W,3]); compute() -> (mean, std).
+
+    Videos longer than the protocol's frames are clipped by its rule ("first" 16 frames).
+    Probabilities are kept (state ``dist_reduce_fx="cat"``) because splits need all of them;
+    order matters for the split rule, so feed videos in the dataset order.
+    """
+
+    full_state_update = False
+    is_differentiable = False
+    higher_is_better = True
+
+    def __init__(self, protocol="is@c3d-ucf101", extractor: FeatureExtractor | None = None,
+                 weights_path=None, random_seed: int | None = None, **kwargs):
+        super().__init__(**kwargs)
+        self.protocol = resolve_protocol(protocol, "is")
+        if extractor is None:
+            extractor = build_extractor(self.protocol.extractor, weights_path, random_seed)
+        if extractor.name != self.protocol.extractor:
+            raise ExtractorError(f"protocol {self.protocol.name} uses extractor "
+                                 f"{self.protocol.extractor!r}, got {extractor.name!r}")
+        self.extractor = extractor
+        self.add_state("probs", [], dist_reduce_fx="cat")
+
+    def update(self, videos: torch.Tensor) -> None:
+        p = self.protocol
+        if isinstance(videos, torch.Tensor) and videos.ndim == 5 and videos.shape[1] > p.num_frames:
+            if p.clip != "first":
+                raise StatsError(f"protocol {p.name}: unknown clip rule {p.clip!r}")
+            videos = videos[:, :p.num_frames]
+        self.update_probs(self.extractor(videos))
+
+    def update_probs(self, probs: torch.Tensor) -> None:
+        if probs.ndim != 2 or probs.shape[1] != self.extractor.feature_dim:
+            raise StatsError(f"probabilities must be [N, {self.extractor.feature_dim}], "
+                             f"got {tuple(probs.shape)}")
+        self._computed = None  # as torchmetrics' update() wrapper does
+        self._update_count += 1
+        self.probs.append(probs.detach().to(torch.float64))
+
+    def compute(self) -> tuple[torch.Tensor, torch.Tensor]:
+        probs = self.probs if isinstance(self.probs, torch.Tensor) else (
+            torch.cat(self.probs) if self.probs else torch.zeros(0, self.extractor.feature_dim))
+        p = self.protocol
+        mean, std = inception_score_from_probs(probs, p.splits, p.split_rule, p.shuffle_seed, p.eps)
+        return torch.tensor(mean, dtype=torch.float64), torch.tensor(std, dtype=torch.float64)
+
+    def details(self) -> dict:
+        mean, std = self.compute()
+        n = sum(x.shape[0] for x in self.probs) if isinstance(self.probs, list) else self.probs.shape[0]
+        return {"metric": "is", "value": float(mean), "std": float(std),
+                "protocol": self.protocol.name, "protocol_hash": self.protocol.hash,
+                "n_fake": int(n), "splits": self.protocol.splits,
+                "split_rule": self.protocol.split_rule, **self.extractor.describe()}
+
+
+def inception_score(videos: torch.Tensor, protocol="is@c3d-ucf101",
+                    extractor: FeatureExtractor | None = None, batch_size: int = 16,
+                    **kwargs) -> tuple[float, float]:
+    """Functional twin of `InceptionScore` for a uint8 [N,T,H,W,3] tensor."""
+    metric = InceptionScore(protocol, extractor=extractor, **kwargs)
+    for i in range(0, videos.shape[0], batch_size):
+        metric.update(videos[i:i + batch_size])
+    mean, std = metric.compute()
+    return float(mean), float(std)
+
+
+def directory_probs(directory, protocol, extractor: FeatureExtractor, limit: int | None = None,
+                    batch_size: int = 8) -> tuple[torch.Tensor, dict]:
+    """Class probabilities of the first `limit` videos of a directory (sorted), first 16 frames."""
+    from ..video import list_videos, read_video
+
+    p = resolve_protocol(protocol, "is")
+    paths = list_videos(directory)
+    if not paths:
+        raise StatsError(f"{directory}: no videos found")
+    if limit is not None:
+        paths = paths[:limit]
+    out, batch = [], []
+    for path in paths:
+        clip = read_video(path, num_frames=p.num_frames)  # "first" 16 frames; short is an error
+        if batch and (clip.shape != batch[0].shape or len(batch) >= batch_size):
+            out.append(extractor(torch.stack(batch)).detach().cpu().double())
+            batch.clear()
+        batch.append(clip)
+    if batch:
+        out.append(extractor(torch.stack(batch)).detach().cpu().double())
+    return torch.cat(out), {"directory": str(directory), "videos_used": len(paths)}

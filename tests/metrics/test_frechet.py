@@ -1,0 +1,70 @@
+"""Fréchet distance: closed forms, and agreement of the three square-root methods."""
+import numpy as np
+import pytest
+import torch
+
+from ffbench.metrics.frechet import METHODS, frechet_distance
+
+rng = np.random.default_rng(1234)
+
+
+def _random_stats(n, d, shift=0.0, scale=1.0, seed=0):
+    r = np.random.default_rng(seed)
+    x = r.standard_normal((n, d)) @ (r.standard_normal((d, d)) / np.sqrt(d)) * scale + shift
+    return x.mean(0), np.cov(x, rowvar=False, bias=True)
+
+
+@pytest.mark.parametrize("method", METHODS)
+def test_identical_gaussians_give_zero(method):
+    mu, sigma = _random_stats(300, 32)
+    assert abs(frechet_distance(mu, sigma, mu, sigma, method)) < 1e-8 * np.trace(sigma)
+
+
+@pytest.mark.parametrize("method", METHODS)
+def test_mean_shift_with_identity_covariance(method):
+    m = rng.standard_normal(16)
+    eye = np.eye(16)
+    assert frechet_distance(np.zeros(16), eye, m, eye, method) == pytest.approx(float(m @ m), rel=1e-10)
+
+
+@pytest.mark.parametrize("method", METHODS)
+def test_diagonal_closed_form_and_scaling(method):
+    a, b = rng.uniform(0.1, 3, 20), rng.uniform(0.1, 3, 20)
+    expected = float(np.sum((np.sqrt(a) - np.sqrt(b)) ** 2))
+    d = frechet_distance(np.zeros(20), np.diag(a), np.zeros(20), np.diag(b), method)
+    assert d == pytest.approx(expected, rel=1e-10)
+    # scaling both covariances by c scales the distance by c
+    d4 = frechet_distance(np.zeros(20), 4 * np.diag(a), np.zeros(20), 4 * np.diag(b), method)
+    assert d4 == pytest.approx(4 * expected, rel=1e-10)
+    # a*I vs b*I: d * (sqrt(a) - sqrt(b))^2
+    assert frechet_distance(np.zeros(5), 2 * np.eye(5), np.zeros(5), 8 * np.eye(5), method) == \
+        pytest.approx(5 * (np.sqrt(2) - np.sqrt(8)) ** 2, rel=1e-10)
+
+
+@pytest.mark.parametrize("n,d", [(500, 64), (30, 64), (256, 400)])
+def test_methods_agree_well_conditioned_and_rank_deficient(n, d):
+    mu1, s1 = _random_stats(n, d, seed=1)
+    mu2, s2 = _random_stats(n, d, shift=0.3, scale=1.2, seed=2)
+    if n < d:
+        assert np.linalg.matrix_rank(s1) < d  # really rank-deficient
+    ref = frechet_distance(mu1, s1, mu2, s2, "scipy-sqrtm")
+    assert frechet_distance(mu1, s1, mu2, s2, "eig") == pytest.approx(ref, rel=1e-6)
+    assert frechet_distance(mu1, s1, mu2, s2, "tfgan") == pytest.approx(ref, rel=1e-6)
+    # symmetric in its two arguments
+    assert frechet_distance(mu2, s2, mu1, s1, "eig") == pytest.approx(ref, rel=1e-6)
+
+
+def test_torch_inputs_and_errors():
+    mu, s = _random_stats(100, 8)
+    d_np = frechet_distance(mu, s, mu + 1, s)
+    d_t = frechet_distance(torch.from_numpy(mu), torch.from_numpy(s), torch.from_numpy(mu + 1),
+                           torch.from_numpy(s))
+    assert d_t == pytest.approx(d_np, rel=1e-12) and d_np == pytest.approx(8.0, rel=1e-8)
+    with pytest.raises(ValueError, match="unknown Fréchet method"):
+        frechet_distance(mu, s, mu, s, "newton")
+    with pytest.raises(ValueError, match="dimensions differ"):
+        frechet_distance(mu, s, mu[:4], s[:4, :4])
+    bad = s.copy()
+    bad[0, 0] = np.nan
+    with pytest.raises(ValueError, match="NaN"):
+        frechet_distance(mu, bad, mu, s)

@@ -1,0 +1,68 @@
+"""The statistics cache: hit, miss, and invalidation by each part of its key."""
+import dataclasses
+
+import numpy as np
+import torch
+
+from ffbench import protocols
+from ffbench.metrics.stats import GaussianStats, StatsCache, manifest_hash
+from ffbench.weights import home
+
+
+def _stats(seed=0):
+    g = torch.Generator().manual_seed(seed)
+    return GaussianStats.from_features(torch.randn(20, 8, generator=g))
+
+
+def _dataset(tmp_path, contents=(b"a", b"bb", b"ccc")):
+    d = tmp_path / "ds"
+    d.mkdir(exist_ok=True)
+    for i, c in enumerate(contents):
+        (d / f"v{i}.npy").write_bytes(c)
+    return sorted(d.iterdir()), d
+
+
+def test_cache_lives_under_ffbench_home_and_hits(tmp_path):
+    cache = StatsCache()
+    assert cache.root == home() / "stats"
+    p = protocols.get("fvd@stylegan-v-2048x16")
+    paths, root = _dataset(tmp_path)
+    man = manifest_hash(paths, root)
+    assert cache.get(p, man, "w1") is None  # miss
+    path = cache.put(p, man, "w1", _stats())
+    assert path.exists() and path.parent == cache.root
+    hit = cache.get(p, man, "w1")
+    assert hit is not None and hit.n == 20
+    np.testing.assert_array_equal(hit.sum_outer, _stats().sum_outer)
+    assert cache.list() == [path]
+
+
+def test_cache_invalidation(tmp_path):
+    cache = StatsCache(tmp_path / "c")
+    p = protocols.get("fvd@stylegan-v-2048x16")
+    paths, root = _dataset(tmp_path)
+    man = manifest_hash(paths, root)
+    cache.put(p, man, "w1", _stats())
+    # another protocol (any field that changes the hash), other weights: misses
+    assert cache.get(dataclasses.replace(p, covariance="unbiased"), man, "w1") is None
+    assert cache.get(protocols.get("fvd@videogpt"), man, "w1") is None
+    assert cache.get(p, man, "w2") is None
+    # the dataset changes: one file's content, a file added, the clip seed
+    paths2, _ = _dataset(tmp_path, (b"a", b"bX", b"ccc"))
+    assert manifest_hash(paths2, root) != man
+    assert manifest_hash(paths, root, extra="clip-seed=1") != man
+    paths3, _ = _dataset(tmp_path, (b"a", b"bb", b"ccc", b"dddd"))
+    assert manifest_hash(paths3, root) != manifest_hash(paths3[:3], root)
+    # a torn / foreign file under the right name is a miss, and put() replaces it
+    paths4, _ = _dataset(tmp_path)
+    man4 = manifest_hash(paths4, root)
+    target = cache.path_for(p, man4, "w1")
+    target.write_bytes(b"torn")
+    assert cache.get(p, man4, "w1") is None
+    cache.put(p, man4, "w1", _stats(1))
+    assert cache.get(p, man4, "w1").n == 20
+    # a file whose stored key does not match its name is a miss too
+    s = GaussianStats.load(target)
+    s.meta["weights_sha256"] = "other"
+    s.save(target)
+    assert cache.get(p, man4, "w1") is None
