@@ -12,13 +12,13 @@ values (tests state the tolerance), so keep `.npy` when exactness matters.
 """
 from __future__ import annotations
 
-import os
-import tempfile
 from fractions import Fraction
 from pathlib import Path
 
 import numpy as np
 import torch
+
+from .fileio import atomic_path, atomic_write_npy
 
 __all__ = [
     "VideoError",
@@ -239,18 +239,6 @@ def video_info(path) -> dict:
 
 # --- writing --------------------------------------------------------------------------------
 
-def _atomic_target(path: Path):
-    """A temp file beside `path` (same filesystem, so os.replace is atomic), with the usual
-    permissions: mkstemp creates 0600 files, which would surprise users sharing run dirs."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=path.suffix)
-    os.close(fd)
-    umask = os.umask(0)
-    os.umask(umask)
-    os.chmod(tmp, 0o666 & ~umask)
-    return Path(tmp)
-
-
 def write_video(path, video, fps: float = 8) -> Path:
     """Write uint8 [T,H,W,3] atomically: .mp4 (H.264 yuv420p), .npy (exact) or .gif/.webp preview."""
     path = Path(path)
@@ -258,19 +246,13 @@ def write_video(path, video, fps: float = 8) -> Path:
     suffix = path.suffix.lower()
     if suffix in (".gif", ".webp"):
         return write_preview(path, video, fps)
-    tmp = _atomic_target(path)
-    try:
-        if suffix == ".npy":
-            with open(tmp, "wb") as fh:
-                np.save(fh, video.cpu().numpy())
-        elif suffix == ".mp4":
+    if suffix == ".npy":
+        atomic_write_npy(path, video.cpu().numpy())
+    elif suffix == ".mp4":
+        with atomic_path(path) as tmp:
             _write_mp4(tmp, video, fps)
-        else:
-            raise VideoError(path, f"cannot write {suffix!r}; use .mp4, .npy, .gif or .webp")
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
+    else:
+        raise VideoError(path, f"cannot write {suffix!r}; use .mp4, .npy, .gif or .webp")
     return path
 
 
@@ -310,14 +292,9 @@ def write_preview(path, video, fps: float = 8, max_side: int | None = None) -> P
     fmt = {".gif": "GIF", ".webp": "WEBP"}.get(path.suffix.lower())
     if fmt is None:
         raise VideoError(path, "preview must be .gif or .webp")
-    tmp = _atomic_target(path)
-    try:
+    with atomic_path(path) as tmp:
         images[0].save(tmp, format=fmt, save_all=True, append_images=images[1:],
                        duration=max(1, round(1000 / fps)), loop=0)
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
     return path
 
 

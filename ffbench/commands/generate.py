@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from ..fileio import atomic_write_json
 from ._util import add_command, print_json
 
 _SAFE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
@@ -77,20 +78,6 @@ def _read_prompts(args) -> tuple[list[str], list[str], list, dict]:
     return ids, prompts, labels, {"dataset": args.prompts, "dataset_seed": args.seed}
 
 
-def _write_json(path: Path, data: dict) -> None:
-    import json
-    import os
-    import tempfile
-
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            json.dump(data, fh, indent=2, default=str)
-            fh.write("\n")
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
 
 
 def _done(out: Path, sid: str, config_hash: str, random_weights: bool) -> bool:
@@ -169,11 +156,11 @@ def _generate(args) -> int:
             else:
                 record.update(status="error", error=error, traceback=tb)
                 failed.append(sid)
-            _write_json(out / f"{sid}.json", record)
+            atomic_write_json(out / f"{sid}.json", record)
     summary = {"model": gen.name, "out": str(out.resolve()), "requested": len(ids),
                "generated": ok, "skipped": len(ids) - len(todo), "failed": failed,
                "random_weights": gen.random_weights}
-    _write_json(out / "generate.json", {**summary, "source": source, "model_metadata": meta_model})
+    atomic_write_json(out / "generate.json", {**summary, "source": source, "model_metadata": meta_model})
     if args.json:
         print_json(summary)
     else:

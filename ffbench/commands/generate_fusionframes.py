@@ -81,8 +81,7 @@ def _toml_value(v) -> str:
 
 
 def _write_toml(path: Path, top: dict, tables: dict) -> None:
-    import os
-    import tempfile
+    from ..fileio import atomic_write_text
 
     lines = [f"{k} = {_toml_value(v)}" for k, v in top.items() if v not in (None, "")]
     for name, table in tables.items():
@@ -91,11 +90,8 @@ def _write_toml(path: Path, top: dict, tables: dict) -> None:
                                       if v is not None and not isinstance(v, dict)]
         for k, v in sub.items():
             lines += ["", f"[{name}.{k}]"] + [f"{kk} = {_toml_value(vv)}" for kk, vv in v.items()]
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    with os.fdopen(fd, "w", encoding="utf-8") as fh:
-        fh.write("# written by `ffbench generate` from the fusionframes model and its options\n")
-        fh.write("\n".join(lines) + "\n")
-    os.replace(tmp, path)
+    atomic_write_text(path, "# written by `ffbench generate` from the fusionframes model and its "
+                            "options\n" + "\n".join(lines) + "\n")
 
 
 def _handler(generic, args) -> int:

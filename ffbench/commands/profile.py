@@ -71,10 +71,10 @@ def run_profile(args) -> int:
 
         written = write_profile(df, args.out)
         if timing:
-            from ..profiling.sweep import _atomic_write
+            from ..fileio import atomic_write_text
             import json
 
-            _atomic_write(Path(args.out) / "timing.json", json.dumps(timing, indent=1).encode())
+            atomic_write_text(Path(args.out) / "timing.json", json.dumps(timing, indent=1))
             pd.DataFrame(timing).to_csv(Path(args.out) / "timing.csv", index=False)
         if not args.json:
             print("wrote " + ", ".join(str(p) for p in written), file=sys.stderr)

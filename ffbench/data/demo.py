@@ -18,7 +18,8 @@ import numpy as np
 
 from ..errors import ConfigError
 from .config import DatasetConfig, DemoConfig, load_dataset_config
-from .prompts import PromptSet, atomic_write_text, base_provenance, make_sample_ids
+from ..fileio import atomic_write_text
+from .prompts import PromptSet, base_provenance, make_sample_ids
 
 __all__ = ["DemoItem", "demo_items", "render_demo_video", "make_demo_video", "write_demo",
            "demo_prompts", "SHAPES", "COLORS", "MOTIONS", "BACKGROUNDS"]

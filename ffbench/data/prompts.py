@@ -14,14 +14,13 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import re
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterator, NamedTuple
 
 from ..errors import ConfigError
+from ..fileio import atomic_write_text
 
 __all__ = ["PromptSet", "PromptItem", "derive_seed", "make_sample_ids", "load_prompts",
            "SAFE_ID"]
@@ -38,24 +37,6 @@ def derive_seed(seed: int, key: str) -> int:
 def make_sample_ids(prefix: str, n: int) -> tuple[str, ...]:
     width = max(5, len(str(max(n - 1, 0))))
     return tuple(f"{prefix}-{i:0{width}d}" for i in range(n))
-
-
-def atomic_write_text(path, text: str) -> Path:
-    """Write text via a temp file + rename (readable like a normal file: 0666 & ~umask)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-    return path
 
 
 def sha256_file(path) -> str:

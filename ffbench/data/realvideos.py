@@ -31,7 +31,8 @@ from typing import Iterator, NamedTuple
 
 from ..errors import ConfigError
 from .config import DatasetError, dataset_names, load_dataset_config
-from .prompts import atomic_write_text, derive_seed, sha256_file
+from ..fileio import atomic_write_text
+from .prompts import derive_seed, sha256_file
 
 __all__ = ["ClipSpec", "RealClip", "RealSetStats", "RealVideoSet", "Manifest", "ManifestEntry",
            "build_manifest", "list_video_files", "real_video_set", "CLIP_RULES"]

@@ -27,7 +27,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import string
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 

@@ -22,7 +22,7 @@ from dataclasses import asdict, dataclass, field, fields
 from typing import Callable
 
 from ..errors import ConfigError
-from .base import Generator, GeneratorError
+from .base import Generator
 from .config import ModelConfig
 
 __all__ = ["FusionFramesOptions", "FusionFramesGenerator", "set_default_pipeline_factory",
@@ -53,7 +53,7 @@ class FusionFramesOptions:
     """The [fusionframes] table (sources: shared/reference/kandinsky_video.md §1-2, §5)."""
 
     variant: str = "conv1d-attn1d-blocks"  # temporal-block variant (paper §4.1)
-    keyframes: int = 16  # paper: 16; the released 1.0 checkpoint uses 15
+    keyframes: int = 15  # the released 1.0 checkpoint (num_frames = 15); the paper trains with 16
     fps_mode: str = "low"  # low | medium | high
     height: int = 512
     width: int = 512

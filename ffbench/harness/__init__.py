@@ -1,1 +1,21 @@
+"""The evaluation harness: resumable, sharded generate-and-evaluate runs (`ffbench run`).
 
+    from ffbench.harness import load_run_config, parse_run_config, run
+    results = run(load_run_config("run.toml").with_execution(out="runs/x"))
+
+Modules: config (run config schema), plan (sample ids, prompts, seeds), rundir (atomic files,
+resume state, config binding), generate, features (one pass per extractor), evaluate (scores
+from saved features), shard (torchrun ranks / --shard i/K), runner (orchestration).
+Run directory layout: notes/RUN_DIR.md.
+"""
+from .config import RunConfig, load_run_config, parse_run_config
+
+
+def run(config, **kwargs):
+    """See ffbench.harness.runner.run (imported lazily: it pulls in torch)."""
+    from .runner import run as _run
+
+    return _run(config, **kwargs)
+
+
+__all__ = ["RunConfig", "load_run_config", "parse_run_config", "run"]

@@ -14,12 +14,11 @@ from __future__ import annotations
 
 import itertools
 import json
-import os
-import tempfile
 from dataclasses import fields, replace
 from pathlib import Path
 
 from ..errors import ConfigError
+from ..fileio import atomic_path, atomic_write_text
 from .stages import STAGES, Point, profile_point
 
 __all__ = ["AXES", "parse_sweep", "grid_points", "sweep", "write_profile", "plot_interp_vs_mfi",
@@ -82,20 +81,12 @@ def interp_mfi_ratio(df) -> "object":
     return tot.reset_index()
 
 
-def _atomic_write(path: Path, data: bytes) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    with os.fdopen(fd, "wb") as f:
-        f.write(data)
-    os.replace(tmp, path)
-
-
 def _save(fig, stem: Path) -> list[Path]:
     out = []
     for ext in ("png", "svg"):
         path = stem.with_suffix(f".{ext}")
-        tmp = path.with_name(f".{path.stem}.tmp.{ext}")
-        fig.savefig(tmp, dpi=120, bbox_inches="tight")
-        os.replace(tmp, path)
+        with atomic_path(path) as tmp:
+            fig.savefig(tmp, dpi=120, bbox_inches="tight", format=ext)
         out.append(path)
     return out
 
@@ -157,11 +148,11 @@ def write_profile(df, out_dir, plots: bool = True) -> list[Path]:
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     records = json.loads(df.to_json(orient="records"))
-    _atomic_write(out / "profile.json", json.dumps(records, indent=1).encode())
+    atomic_write_text(out / "profile.json", json.dumps(records, indent=1))
     csv = df.copy()
     if "top_modules" in csv:
         csv["top_modules"] = [json.dumps(v) for v in csv["top_modules"]]
-    _atomic_write(out / "profile.csv", csv.to_csv(index=False).encode())
+    atomic_write_text(out / "profile.csv", csv.to_csv(index=False))
     written = [out / "profile.json", out / "profile.csv"]
     if plots:
         if {"interpolation", "mfi"} <= set(df["stage"]):

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..errors import ConfigError
+from ..fileio import atomic_write_text
 
 FORMATS = ("html", "md", "latex", "csv")
 
@@ -186,7 +187,7 @@ def build_report(run_dirs, out_dir, formats=FORMATS, profile_dir=None, store=Non
             continue
         tdir.mkdir(exist_ok=True)
         for t in tables:
-            _write_text(tdir / f"{t.key}{suffix[fmt]}", t.render(fmt))
+            atomic_write_text(tdir / f"{t.key}{suffix[fmt]}", t.render(fmt))
 
     plot_dir = out / "assets" / "plots"
     figures = plots.all_plots(scores, infos, profile, plot_dir)
@@ -199,12 +200,3 @@ def build_report(run_dirs, out_dir, formats=FORMATS, profile_dir=None, store=Non
     return out / "tables"
 
 
-def _write_text(path: Path, text: str) -> None:
-    import os
-    import tempfile
-
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    with os.fdopen(fd, "w", encoding="utf-8") as fh:
-        fh.write(text)
-    os.chmod(tmp, 0o644)
-    os.replace(tmp, path)

@@ -1,0 +1,231 @@
+"""The run config: a TOML file (or CLI flags) validated into a frozen dataclass.
+
+Why a strict schema: a run directory is bound to its config by hash (rundir.py); a typo that
+silently fell back to a default would make two "identical" runs differ. Unknown keys and wrong
+types are errors naming the key and the file.
+
+Two kinds of fields:
+- *result fields* decide what the run produces (model, prompts, seeds, metrics, batch sizes,
+  extractor choice). They make up `config_hash`; resuming a run directory with different
+  result fields is an error.
+- *execution fields* only decide how this invocation runs (output dir, database, failure
+  limit, bootstrap count, progress output). They may change between a crash and its resume.
+
+Example (every key; only `model`, `dataset` and `metrics` are required):
+
+    model = "zeroscope-v2-576w"        # model name, model TOML path, or "module:function"
+    dataset = "ucf101"                 # prompt set (ffbench.data): ucf101, msrvtt, demo
+    n = 2048                           # number of prompts (default: the dataset's default)
+    seed = 0                           # run seed; per-sample seeds derive from (seed, sample id)
+    metrics = ["fvd@stylegan-v-2048x16", "is@c3d-ucf101", "clipsim@vit-b-32"]
+    random_weights = false             # generator with random weights (smoke tests only)
+    random_extractors = false          # feature extractors with random weights (marked)
+    batch_size = 1                     # prompts per generator call
+    feature_batch_size = 8             # videos per extractor call (batches are padded to it)
+    dataset_root = ""                  # dataset folder (else the dataset's env var)
+    prompt_file = ""                   # UCF-101 per-class prompt file
+    out = "runs/zeroscope-ucf101"      # run directory (--out wins)
+    max_failures = 0                   # stop after this many failed samples (0: never)
+    bootstrap = 0                      # bootstrap resamples for FVD/IS confidence intervals
+    db = ""                            # results store URL or SQLite path ("" = default)
+
+    [model_overrides]                  # see ffbench.generators.apply_overrides
+    frames = 16
+
+    [real]                             # real statistics for FVD
+    source = ""                        # dataset name or folder (default: `dataset`)
+    root = ""                          # dataset folder for a dataset name
+    num_videos = 0                     # 0: the protocol's count
+    seed = 0                           # clip-offset seed
+    stats = ""                         # a .npz / reference .pkl of real statistics instead
+
+    [extractors]                       # replace an extractor by a "module:function" factory
+    # "i3d-torchscript" = "mypkg.extractors:build_i3d"
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import tomllib
+from dataclasses import asdict, dataclass, field, fields, replace
+from pathlib import Path
+
+from ..errors import ConfigError
+
+__all__ = ["RunConfig", "RealConfig", "load_run_config", "parse_run_config", "parse_metrics",
+           "METRIC_DEFAULTS", "EXECUTION_FIELDS"]
+
+# shorthand -> protocol (`--metrics fvd,clipsim,is`)
+METRIC_DEFAULTS = {"fvd": "fvd@stylegan-v-2048x16", "is": "is@c3d-ucf101",
+                   "clipsim": "clipsim@vit-b-32"}
+EXECUTION_FIELDS = ("out", "max_failures", "bootstrap", "db")
+
+
+@dataclass(frozen=True)
+class RealConfig:
+    source: str = ""
+    root: str = ""
+    num_videos: int = 0
+    seed: int = 0
+    stats: str = ""
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    model: str
+    dataset: str
+    metrics: tuple[str, ...]
+    n: int = 0
+    seed: int = 0
+    random_weights: bool = False
+    random_extractors: bool = False
+    batch_size: int = 1
+    feature_batch_size: int = 8
+    dataset_root: str = ""
+    prompt_file: str = ""
+    model_overrides: dict = field(default_factory=dict)
+    real: RealConfig = field(default_factory=RealConfig)
+    extractors: dict = field(default_factory=dict)
+    # execution fields (not hashed)
+    out: str = ""
+    max_failures: int = 0
+    bootstrap: int = 0
+    db: str = ""
+
+    def to_dict(self) -> dict:
+        d = asdict(self)
+        d["metrics"] = list(self.metrics)
+        return d
+
+    def result_dict(self) -> dict:
+        """The fields that decide the results (what `config_hash` covers)."""
+        d = self.to_dict()
+        for k in EXECUTION_FIELDS:
+            d.pop(k)
+        return d
+
+    @property
+    def hash(self) -> str:
+        blob = json.dumps(self.result_dict(), sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+        return hashlib.sha256(blob.encode()).hexdigest()
+
+    def with_execution(self, **kw) -> "RunConfig":
+        """Override execution fields (None leaves a field as it is)."""
+        bad = set(kw) - set(EXECUTION_FIELDS)
+        if bad:
+            raise ConfigError(f"not execution fields: {sorted(bad)}")
+        return replace(self, **{k: v for k, v in kw.items() if v is not None})
+
+
+_TYPES = {"model": str, "dataset": str, "n": int, "seed": int, "random_weights": bool,
+          "random_extractors": bool, "batch_size": int, "feature_batch_size": int,
+          "dataset_root": str, "prompt_file": str, "out": str, "max_failures": int,
+          "bootstrap": int, "db": str}
+_REAL_TYPES = {"source": str, "root": str, "num_videos": int, "seed": int, "stats": str}
+_OVERRIDE_TYPES = {"frames": int, "height": int, "width": int, "fps": (int, float),
+                   "steps": int, "guidance": (int, float)}
+
+
+def _typed(where: str, key: str, value, types):
+    types = types if isinstance(types, tuple) else (types,)
+    if isinstance(value, bool) and bool not in types:
+        ok = False
+    else:
+        ok = isinstance(value, types)
+    if not ok:
+        names = " or ".join(t.__name__ for t in types)
+        raise ConfigError(f"{where}: key {key!r} must be {names}, got {type(value).__name__} {value!r}")
+    return value
+
+
+def parse_metrics(items, where: str = "metrics") -> tuple[str, ...]:
+    """Metric names -> full `metric@protocol` names (shorthands and unique prefixes allowed)."""
+    from .. import protocols as P
+
+    if isinstance(items, str):
+        items = [s for s in items.split(",")]
+    out: list[str] = []
+    for raw in items:
+        if not isinstance(raw, str) or not raw.strip():
+            raise ConfigError(f"{where}: metric names must be non-empty strings, got {raw!r}")
+        name = raw.strip()
+        if name in METRIC_DEFAULTS:
+            name = METRIC_DEFAULTS[name]
+        known = P.names()
+        if name not in known:
+            matches = [k for k in known if k.startswith(name)]
+            if len(matches) != 1:
+                hint = f"matches {matches}" if matches else f"known: {', '.join(known)}"
+                raise ConfigError(f"{where}: unknown metric {raw!r} ({hint})")
+            name = matches[0]
+        if P.get(name).metric not in ("fvd", "is", "clipsim"):
+            raise ConfigError(f"{where}: {name} is not a generation metric (fvd, is, clipsim)")
+        if name not in out:
+            out.append(name)
+    if not out:
+        raise ConfigError(f"{where}: at least one metric is required")
+    return tuple(out)
+
+
+def _entry_point(where: str, key: str, value: str) -> str:
+    mod, sep, attr = value.partition(":")
+    if not sep or not mod or not attr:
+        raise ConfigError(f"{where}: {key} = {value!r} must be 'module:function'")
+    return value
+
+
+def parse_run_config(data: dict, src: str = "<config>") -> RunConfig:
+    if not isinstance(data, dict):
+        raise ConfigError(f"{src}: a run config is a table of keys")
+    data = dict(data)
+    allowed = set(_TYPES) | {"metrics", "model_overrides", "real", "extractors"}
+    unknown = sorted(set(data) - allowed)
+    if unknown:
+        raise ConfigError(f"{src}: unknown key(s) {unknown}; allowed: {sorted(allowed)}")
+    for req in ("model", "dataset", "metrics"):
+        if req not in data or data[req] in ("", None):
+            raise ConfigError(f"{src}: key {req!r} is required")
+    kw = {k: _typed(src, k, data[k], t) for k, t in _TYPES.items() if k in data}
+    kw["metrics"] = parse_metrics(data["metrics"], f"{src}: metrics")
+    for k in ("n", "seed", "max_failures", "bootstrap"):
+        if kw.get(k, 0) < 0:
+            raise ConfigError(f"{src}: {k} must be >= 0, got {kw[k]}")
+    for k in ("batch_size", "feature_batch_size"):
+        if k in kw and kw[k] < 1:
+            raise ConfigError(f"{src}: {k} must be >= 1, got {kw[k]}")
+    mo = data.get("model_overrides", {})
+    if not isinstance(mo, dict):
+        raise ConfigError(f"{src}: [model_overrides] must be a table")
+    for k, v in mo.items():
+        if k not in _OVERRIDE_TYPES:
+            raise ConfigError(f"{src}: [model_overrides] unknown key {k!r}; allowed: {sorted(_OVERRIDE_TYPES)}")
+        _typed(f"{src} [model_overrides]", k, v, _OVERRIDE_TYPES[k])
+    kw["model_overrides"] = dict(sorted(mo.items()))
+    real = data.get("real", {})
+    if not isinstance(real, dict):
+        raise ConfigError(f"{src}: [real] must be a table")
+    bad = sorted(set(real) - set(_REAL_TYPES))
+    if bad:
+        raise ConfigError(f"{src}: [real] unknown key(s) {bad}; allowed: {sorted(_REAL_TYPES)}")
+    kw["real"] = RealConfig(**{k: _typed(f"{src} [real]", k, v, _REAL_TYPES[k]) for k, v in real.items()})
+    ex = data.get("extractors", {})
+    if not isinstance(ex, dict):
+        raise ConfigError(f"{src}: [extractors] must be a table")
+    kw["extractors"] = {k: _entry_point(f"{src} [extractors]", k, _typed(src, k, v, str))
+                        for k, v in sorted(ex.items())}
+    return RunConfig(**kw)
+
+
+def load_run_config(path) -> RunConfig:
+    path = Path(path)
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: run config not found") from None
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
+        raise ConfigError(f"{path}: not valid TOML ({e})") from None
+    return parse_run_config(data, str(path))
+
+
+def config_fields() -> list[str]:
+    return [f.name for f in fields(RunConfig)]

@@ -1,0 +1,129 @@
+"""The plan: which samples a run makes, with what prompt and seed.
+
+Why a stored plan: every rank, every resume and `--merge` must agree on the sample list. It is
+computed once from the config (prompt set + run seed), written to plan.jsonl, and afterwards
+always read back — so a changed dataset file on disk cannot silently change a half-done run.
+
+A sample's seed is derived from (run seed, sample id) with `ffbench.generators.base.derive_seed`
+(DESIGN.md "Determinism"), never from its position, so the video does not depend on batch size,
+order or sharding.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import asdict, dataclass
+
+from ..errors import ConfigError
+from .rundir import RunDir, RunDirError, atomic_write_bytes, check_id
+
+__all__ = ["PlanItem", "Plan", "build_plan", "plan_from_prompts", "load_or_create_plan", "shard_items"]
+
+
+@dataclass(frozen=True)
+class PlanItem:
+    sample_id: str
+    prompt: str
+    seed: int
+    label: str | None = None
+    video_id: str | None = None
+
+
+@dataclass(frozen=True)
+class Plan:
+    items: tuple[PlanItem, ...]
+    prompt_set: str = ""  # PromptSet.describe()
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+    @property
+    def ids(self) -> list[str]:
+        return [it.sample_id for it in self.items]
+
+    def by_id(self) -> dict[str, PlanItem]:
+        return {it.sample_id: it for it in self.items}
+
+    def to_jsonl(self) -> str:
+        return "".join(json.dumps(asdict(it), ensure_ascii=False) + "\n" for it in self.items)
+
+    @property
+    def hash(self) -> str:
+        return hashlib.sha256(self.to_jsonl().encode()).hexdigest()
+
+
+def _derive_seed(run_seed: int, sample_id: str) -> int:
+    from ..generators.base import derive_seed
+
+    return derive_seed(run_seed, sample_id)
+
+
+def plan_from_prompts(prompts, seed: int, ids=None, labels=None, description="custom prompts") -> Plan:
+    """A plan from a list of prompts (programmatic use); ids default to sample-00000, ..."""
+    ids = list(ids) if ids is not None else [f"sample-{i:05d}" for i in range(len(prompts))]
+    labels = list(labels) if labels is not None else [None] * len(prompts)
+    if not (len(ids) == len(prompts) == len(labels)):
+        raise ConfigError("prompts, ids and labels must have the same length")
+    return Plan(tuple(PlanItem(check_id(i), str(p), _derive_seed(seed, i), lab, None)
+                      for i, p, lab in zip(ids, prompts, labels)), description)
+
+
+def build_plan(config) -> Plan:
+    """Prompts from ffbench.data for the config's dataset, n and seed."""
+    from ..data import load_prompts
+
+    ps = load_prompts(config.dataset, n=config.n or None, seed=config.seed,
+                      root=config.dataset_root or None, prompt_file=config.prompt_file or None)
+    items = []
+    for it in ps:
+        sid = it.sample_id.lower()
+        try:
+            check_id(sid)
+        except ConfigError as e:
+            raise ConfigError(f"dataset {config.dataset}: {e}") from None
+        items.append(PlanItem(sid, it.prompt, _derive_seed(config.seed, sid), it.label, it.video_id))
+    ids = [i.sample_id for i in items]
+    if len(set(ids)) != len(ids):
+        raise ConfigError(f"dataset {config.dataset}: sample ids are not unique (case-insensitive)")
+    return Plan(tuple(items), ps.describe())
+
+
+def _read_plan(rd: RunDir) -> Plan:
+    items = []
+    for n, line in enumerate(rd.plan_jsonl.read_text(encoding="utf-8").splitlines(), 1):
+        try:
+            d = json.loads(line)
+            items.append(PlanItem(check_id(d["sample_id"]), d["prompt"], int(d["seed"]),
+                                  d.get("label"), d.get("video_id")))
+        except (ValueError, KeyError, TypeError) as e:
+            raise RunDirError(f"{rd.plan_jsonl}:{n}: bad plan line ({e})") from None
+    meta = rd.root / "plan.meta.json"
+    desc = json.loads(meta.read_text(encoding="utf-8")).get("prompt_set", "") if meta.is_file() else ""
+    return Plan(tuple(items), desc)
+
+
+def load_or_create_plan(rd: RunDir, config, plan: Plan | None = None) -> Plan:
+    """The stored plan, or a new one written atomically. Concurrent ranks may both build it;
+    both write the same bytes, so the last rename wins harmlessly."""
+    if rd.plan_jsonl.is_file():
+        stored = _read_plan(rd)
+        if plan is not None and stored.hash != plan.hash:
+            raise RunDirError(f"{rd.root} already holds a different plan (prompts/seeds); "
+                              "use a new run directory")
+        return stored
+    if plan is not None:
+        for it in plan.items:
+            check_id(it.sample_id)
+        if len(set(plan.ids)) != len(plan):
+            raise ConfigError("plan sample ids are not unique")
+    plan = plan or build_plan(config)
+    atomic_write_bytes(rd.root / "plan.meta.json",
+                       json.dumps({"prompt_set": plan.prompt_set, "n": len(plan),
+                                   "plan_sha256": plan.hash}, ensure_ascii=False).encode())
+    atomic_write_bytes(rd.plan_jsonl, plan.to_jsonl().encode("utf-8"))
+    return _read_plan(rd)
+
+
+def shard_items(plan: Plan, rank: int, world: int) -> list[PlanItem]:
+    """Rank `rank` of `world` takes plan items rank, rank+world, ... (i::K)."""
+    return list(plan.items[rank::world])

@@ -1,0 +1,251 @@
+"""Orchestration: bind the run directory, plan, generate, extract, (barrier), evaluate, store.
+
+    from ffbench.harness.runner import run
+    results = run(config)                           # single process, or a torchrun rank
+    run(config, shard="0/2"); run(config, shard="1/2"); results = run(config, merge=True)
+
+Every stage skips what is already on disk, so the same call after a crash (kill -9 anywhere)
+continues where it stopped; results.json is written last and the store insert follows it.
+The generator is unloaded before the extractors are loaded (a large model and the detectors
+need not fit in memory together).
+"""
+from __future__ import annotations
+
+import json
+import logging
+import platform
+import sys
+import time
+
+from .. import __version__
+from .config import RunConfig
+from .evaluate import evaluate_run
+from .features import build_extractor_for, extract_features, feature_specs
+from .generate import generate_samples, load_model, model_info
+from .plan import load_or_create_plan, shard_items
+from .rundir import RunDir, atomic_write_json, crash_point, read_json
+from .shard import ShardInfo, barrier, detect_shard, finish
+
+__all__ = ["run", "versions", "hardware"]
+
+log = logging.getLogger(__name__)
+
+
+def versions() -> dict:
+    import importlib.metadata as md
+
+    out = {"ffbench": __version__, "python": platform.python_version()}
+    for pkg in ("torch", "torchvision", "numpy", "scipy", "torchmetrics", "diffusers",
+                "transformers", "open_clip_torch", "clip", "av"):
+        try:
+            out[pkg] = md.version(pkg)
+        except md.PackageNotFoundError:
+            pass
+    return out
+
+
+def hardware() -> dict:
+    import os
+
+    import torch
+
+    hw = {"platform": platform.platform(), "machine": platform.machine(),
+          "cpu_count": os.cpu_count(), "cuda": torch.version.cuda,
+          "gpus": [torch.cuda.get_device_name(i) for i in range(torch.cuda.device_count())]}
+    return hw
+
+
+def _free_memory(gen) -> None:
+    import gc
+
+    if hasattr(gen, "close"):
+        try:
+            gen.close()
+        except Exception:  # freeing is best effort
+            pass
+    gc.collect()
+    try:
+        import torch
+
+        if torch.cuda.is_available():
+            torch.cuda.empty_cache()
+    except ImportError:  # pragma: no cover
+        pass
+
+
+def _work(rd: RunDir, plan, config: RunConfig, info: ShardInfo, generator, progress: bool) -> dict:
+    """This rank's generation and feature passes; returns its counts and timings."""
+    from .features import _device
+
+    items = shard_items(plan, info.rank, info.world)
+    tag = f" [{info.rank}/{info.world}]" if info.world > 1 else ""
+    timings, counts = {}, {}
+    todo_gen = [it for it in items if not rd.is_generated(it.sample_id) and rd.failure(it.sample_id) is None]
+    t0 = time.perf_counter()
+    if todo_gen:
+        gen = generator if generator is not None else load_model(config, device=_device())
+        minfo = model_info(gen)
+        meta = gen.metadata() if hasattr(gen, "metadata") else {}
+        atomic_write_json(rd.root / "model.json", {**meta, **minfo})
+        counts["generate"] = generate_samples(rd, items, gen, config, progress=progress,
+                                              desc=f"generate{tag}")
+        if generator is None:
+            del gen
+            _free_memory(None)
+    timings["generate_s"] = time.perf_counter() - t0
+    for spec in feature_specs(config.metrics):
+        t0 = time.perf_counter()
+        pending = [it for it in items if rd.is_generated(it.sample_id)
+                   and rd.failure(it.sample_id) is None and not rd.has_feature(spec.key, it.sample_id)]
+        if pending:
+            ext = build_extractor_for(spec, config)
+            counts[spec.key] = extract_features(rd, items, spec, ext, config, progress=progress,
+                                                desc=f"features {spec.key}{tag}")
+            del ext
+            _free_memory(None)
+        timings[f"features_{spec.key}_s"] = time.perf_counter() - t0
+    atomic_write_json(rd.shard_done(info.rank), {"rank": info.rank, "world": info.world,
+                                                 "launcher": info.launcher, "n_items": len(items),
+                                                 "counts": counts, "timings": timings})
+    return {"rank": info.rank, "world": info.world, "n_items": len(items), "counts": counts,
+            "timings": timings}
+
+
+def _model_meta(rd: RunDir, config: RunConfig) -> dict:
+    p = rd.root / "model.json"
+    if p.is_file():
+        return read_json(p)
+    return {"model": config.model, "kind": "", "random_weights": config.random_weights}
+
+
+def _results(rd: RunDir, plan, config: RunConfig, run_info: dict, ev: dict, shards) -> dict:
+    import numpy as np
+
+    meta = _model_meta(rd, config)
+    gen_times = []
+    for it in plan.items:
+        p = rd.sample(it.sample_id, "json")
+        if p.is_file():
+            gen_times.append(read_json(p).get("timings", {}).get("generate", 0.0))
+    rw = bool(meta.get("random_weights")) or any(s["random_weights"] for s in ev["scores"])
+    return {
+        "run_id": run_info["run_id"], "model": meta.get("model", config.model),
+        "model_kind": meta.get("kind", ""), "dataset": config.dataset,
+        "prompt_set": plan.prompt_set, "seed": config.seed, "n_planned": len(plan),
+        "n_samples": ev["n_samples"], "n_failed": len(ev["failures"]),
+        "failures": [{"sample_id": k, "stage": v.get("stage", ""), "error": v.get("error", "")}
+                     for k, v in sorted(ev["failures"].items())],
+        "random_weights": rw, "generator_random_weights": bool(meta.get("random_weights")),
+        "config_hash": run_info["config_hash"], "config": run_info["config"],
+        "versions": versions(), "hardware": hardware(),
+        "timings": {"generate_total_s": float(np.sum(gen_times)) if gen_times else 0.0,
+                    "generate_per_video_s": float(np.mean(gen_times)) if gen_times else None,
+                    "shards": shards},
+        "scores": ev["scores"], "per_sample": ev["per_sample"], "per_class": ev["per_class"],
+    }
+
+
+def _store(results: dict, config: RunConfig, rd: RunDir) -> str | None:
+    if config.db.lower() == "none":
+        return None
+    from ..store import ResultsStore, RunRecord, ScoreRecord
+
+    store = ResultsStore(config.db or None)
+    rec = RunRecord(run_id=results["run_id"], model=results["model"], dataset=results["dataset"],
+                    prompt_set=results["prompt_set"], seed=results["seed"],
+                    n_samples=results["n_samples"], n_failed=results["n_failed"],
+                    random_weights=results["random_weights"], config_hash=results["config_hash"],
+                    config=results["config"], versions=results["versions"],
+                    hardware=results["hardware"], timings=results["timings"],
+                    run_dir=str(rd.root.resolve()), model_kind=results["model_kind"])
+    store.add_run(rec, [ScoreRecord(**s) for s in results["scores"]])
+    return store.url
+
+
+def run(config: RunConfig, *, shard: str | None = None, merge: bool = False,
+        quiet: bool = False, generator=None, progress: bool | None = None, plan=None) -> dict:
+    """Run (or resume) `config` in `config.out`. Returns results (rank 0 / merge / single) or
+    this shard's summary ({"shard": ...}) for other ranks and `--shard` jobs.
+
+    `generator`: an already-built Generator (programmatic use, tests) instead of `config.model`.
+    `plan`: a `Plan` (custom prompt list) instead of the config's dataset prompts; a run
+    directory that already holds a different plan is an error.
+    """
+    if not config.out:
+        from ..errors import ConfigError
+
+        raise ConfigError("no run directory: give --out RUN_DIR (or `out = ...` in the config)")
+    if config.real.stats and any(m.startswith("fvd") for m in config.metrics):
+        from pathlib import Path
+
+        from ..errors import ConfigError
+
+        if not Path(config.real.stats).is_file():  # fail before hours of generation, not after
+            raise ConfigError(f"[real] stats = {config.real.stats!r}: file does not exist")
+    rd = RunDir(config.out)
+    info = ShardInfo() if merge else detect_shard(shard)
+    if merge and shard:
+        from ..errors import ConfigError
+
+        raise ConfigError("--merge evaluates the whole run; do not combine it with --shard")
+    progress = (not quiet) if progress is None else progress
+    if info.distributed:
+        barrier(info)  # joins the process group early: a broken rendezvous fails now, not hours later
+    try:
+        if info.is_main:
+            run_info = rd.bind(config, __version__)
+            if info.launcher in ("single", "torchrun"):
+                rd.sweep_temp()  # nobody else writes yet (torchrun ranks wait below)
+            plan = load_or_create_plan(rd, config, plan)
+        barrier(info)
+        if not info.is_main:
+            run_info = rd.bind(config, __version__)
+            plan = load_or_create_plan(rd, config)
+        summary = None
+        if not merge:
+            summary = _work(rd, plan, config, info, generator, progress)
+        barrier(info)
+        if info.launcher == "shard" or not info.is_main:
+            if not quiet and info.launcher == "shard":
+                print(f"shard {info.rank}/{info.world} done; when all {info.world} shards are done, "
+                      f"run the same command with --merge instead of --shard", file=sys.stderr)
+            return {"shard": summary}
+        if merge:
+            rd.sweep_temp()
+        ev = evaluate_run(rd, plan, config, progress=progress)
+        shards = {}
+        for p in sorted((rd.root / "shards").glob("*.done")) if (rd.root / "shards").is_dir() else ():
+            try:
+                shards[p.stem] = read_json(p)
+            except (OSError, ValueError):
+                pass
+        results = _results(rd, plan, config, run_info, ev, shards)
+        crash_point("results")
+        atomic_write_json(rd.results_json, results)
+        url = _store(results, config, rd)
+        if url:
+            log.info("stored run %s in %s", results["run_id"], url)
+        return results
+    finally:
+        finish(info)
+
+
+def summary_lines(results: dict) -> list[str]:
+    """A short human summary of results.json."""
+    lines = [f"run {results['run_id']}: {results['model']} on {results['dataset']}, "
+             f"{results['n_samples']}/{results['n_planned']} samples, {results['n_failed']} failed"
+             + ("  [RANDOM WEIGHTS]" if results.get("random_weights") else "")]
+    for s in results["scores"]:
+        if s["value"] is None:
+            lines.append(f"  {s['protocol']:<26} not computed: {s['extra'].get('error', '')}")
+            continue
+        ci = (f"  95% CI [{s['ci_low']:.4g}, {s['ci_high']:.4g}]"
+              if s.get("ci_low") is not None else "")
+        std = f" ± {s['std']:.4g}" if s.get("std") is not None else ""
+        lines.append(f"  {s['protocol']:<26} {s['value']:.6g}{std}  (n={s['n']}){ci}"
+                     + ("  random weights" if s.get("random_weights") else ""))
+    return lines
+
+
+def dumps(results: dict) -> str:
+    return json.dumps(results, indent=2, default=str)
