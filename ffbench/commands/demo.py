@@ -7,25 +7,24 @@ from ._util import add_command
 
 
 def _demo(args) -> int:
-    import torch
+    from ..harness.demo import DemoOptions, run_demo
 
-    from .. import protocols, weights
-    from ..video import video_info, write_video
-
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    print(f"ffbench demo -> {out.resolve()}")
-    print(f"{len(protocols.PROTOCOLS)} protocols, {len(weights.REGISTRY)} known weight files")
-    t = torch.arange(16).view(16, 1, 1, 1)
-    y = torch.arange(64).view(1, 64, 1, 1)
-    x = torch.arange(64).view(1, 1, 64, 1)
-    channels = torch.broadcast_tensors((x * 4 + t * 8) % 256, (y * 4) % 256 + 0 * t, (x + y + t) % 256)
-    video = torch.cat(channels, -1).to(torch.uint8)
-    path = write_video(out / "synthetic.mp4", video, fps=8)
-    print(video_info(path))
+    run_demo(DemoOptions(out=Path(args.out), n=args.n, seed=args.seed, steps=args.steps,
+                         profile=not args.no_profile, quiet=args.quiet))
     return 0
 
 
 def register(subparsers) -> None:
-    p = add_command(subparsers, "demo", "run the main job on the embedded tiny default", _demo)
+    p = add_command(
+        subparsers, "demo", "run the main job on the embedded tiny default",
+        _demo,
+        description="Generate videos for the embedded demo prompts with FusionFrames tiny and a "
+                    "tiny diffusers baseline (random weights, marked), evaluate them (FVD, IS, "
+                    "CLIPSIM with random-weight extractors), profile the full-size models on the "
+                    "meta device, and write an HTML report.")
     p.add_argument("--out", default="demo_out", help="output directory (default: demo_out)")
+    p.add_argument("--n", type=int, default=16, help="demo prompts per model (default: 16)")
+    p.add_argument("--seed", type=int, default=0, help="run seed (default: 0)")
+    p.add_argument("--steps", type=int, default=8, help="sampler steps of the tiny generators")
+    p.add_argument("--no-profile", action="store_true", help="skip the cost profile")
+    p.add_argument("--quiet", action="store_true", help="no progress output")

@@ -115,7 +115,9 @@ def test_metric_on_videos_with_random_i3d():
     d = m.details()
     assert d["n_real"] == 2 and d["n_fake"] == 2 and d["random_weights"] is True
     assert d["protocol_hash"] == proto.hash and d["sqrtm"] == "tfgan" and d["covariance"] == "unbiased"
-    assert fvd(real, fake, proto, extractor=ex, batch_size=1) == pytest.approx(value, rel=1e-6, abs=1e-12)
+    # float32 convolutions choose kernels by batch size (oneDNN), so features agree to ~1e-7
+    # relative between batch sizes, and a two-video Frechet distance amplifies that ~10x
+    assert fvd(real, fake, proto, extractor=ex, batch_size=1) == pytest.approx(value, rel=1e-5, abs=1e-12)
     with pytest.raises(ExtractorError, match="uses extractor 'i3d-torchscript'"):
         FVD(SG, extractor=ex)
 

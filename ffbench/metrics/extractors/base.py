@@ -16,6 +16,28 @@ __all__ = ["ExtractorError", "FeatureExtractor", "check_videos", "default_device
            "jit_load_quietly"]
 
 
+def signal_preserving_init(model: torch.nn.Module, last_layer_gain: float = 1.0) -> torch.nn.Module:
+    """Re-initialise a randomly built network so its output depends on its input.
+
+    PyTorch's default init shrinks activations by a constant factor per ReLU layer; through the
+    ~20 layers of I3D or C3D the features collapse onto the last bias and every video gets the
+    same vector, so a random-weights FVD reads ~0 whatever the videos. He-normal weights
+    (fan-in, ReLU gain) and zero biases keep the signal alive. Only for `random(seed)`
+    extractors (tests, demos); real weights are never touched. `last_layer_gain` scales the
+    output layer, for networks whose input is not normalised (C3D sees 0..255 pixel values, so
+    its softmax would saturate to one-hot vectors).
+    """
+    layers = [m for m in model.modules()
+              if isinstance(m, (torch.nn.Conv1d, torch.nn.Conv2d, torch.nn.Conv3d, torch.nn.Linear))]
+    with torch.no_grad():
+        for m in layers:
+            torch.nn.init.kaiming_normal_(m.weight, mode="fan_in", nonlinearity="relu")
+            if m.bias is not None:
+                torch.nn.init.zeros_(m.bias)
+        layers[-1].weight.mul_(last_layer_gain)
+    return model
+
+
 class ExtractorError(FFBenchError, ValueError):
     """Input an extractor cannot use, or output it should not have produced."""
 

@@ -21,7 +21,8 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from .base import ExtractorError, FeatureExtractor, jit_load_quietly, script_quietly
+from .base import (ExtractorError, FeatureExtractor, jit_load_quietly, script_quietly,
+                   signal_preserving_init)
 
 __all__ = ["C3DUCF101", "C3DTorchScriptExtractor", "C3DTGAN2Extractor", "C3D_FRAMES",
            "CHAINER_LAYERS"]
@@ -149,7 +150,7 @@ class C3DTorchScriptExtractor(FeatureExtractor):
         _no_options(cls.name, options)
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(seed)
-            model = C3DUCF101()
+            model = signal_preserving_init(C3DUCF101(), last_layer_gain=_RANDOM_LOGIT_GAIN)
         scripted = script_quietly(_UInt8C3D(model.eval()))
         return cls(scripted, weights_sha256=f"random-seed-{seed}", random_weights=True, device=device)
 
@@ -196,7 +197,7 @@ class C3DTGAN2Extractor(FeatureExtractor):
         _no_options(cls.name, options)
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(seed)
-            model = C3DUCF101()
+            model = signal_preserving_init(C3DUCF101(), last_layer_gain=_RANDOM_LOGIT_GAIN)
         return cls(model, weights_sha256=f"random-seed-{seed}", random_weights=True, device=device)
 
     def _features(self, videos: torch.Tensor) -> torch.Tensor:
@@ -206,6 +207,11 @@ class C3DTGAN2Extractor(FeatureExtractor):
         super().to(device)
         self.model.to(self.device)
         return self
+
+
+# C3D's input is pixel values minus the clip mean (TGAN2), O(100): scale the random output layer
+# down so random-weight class probabilities are spread out rather than one-hot.
+_RANDOM_LOGIT_GAIN = 1e-2
 
 
 def _no_options(name: str, options: dict) -> None:

@@ -26,7 +26,8 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from .base import ExtractorError, FeatureExtractor, jit_load_quietly, script_quietly
+from .base import (ExtractorError, FeatureExtractor, jit_load_quietly, script_quietly,
+                   signal_preserving_init)
 
 __all__ = ["InceptionI3d", "I3D400Extractor", "I3DTorchScriptExtractor", "TorchScriptI3DStandIn",
            "I3D_MIN_FRAMES", "BN_EPS", "BN_MOMENTUM"]
@@ -203,7 +204,7 @@ class I3D400Extractor(FeatureExtractor):
     def random(cls, seed: int = 0, **options) -> "I3D400Extractor":
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(seed)
-            model = InceptionI3d(400)
+            model = signal_preserving_init(InceptionI3d(400))
         return cls(model, weights_sha256=f"random-seed-{seed}", random_weights=True, **options)
 
     def preprocess(self, videos: torch.Tensor) -> torch.Tensor:
@@ -305,7 +306,7 @@ class I3DTorchScriptExtractor(FeatureExtractor):
         resolution = int(options.pop("stand_in_resolution", 224))
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(seed)
-            model = InceptionI3d(400)
+            model = signal_preserving_init(InceptionI3d(400))
         scripted = script_quietly(TorchScriptI3DStandIn(model.eval(), resolution))
         return cls(scripted, weights_sha256=f"random-seed-{seed}", random_weights=True, **options)
 

@@ -1,0 +1,152 @@
+"""The main job on the embedded tiny default: generate -> evaluate -> profile -> report.
+
+What `tox -e demo` runs. Everything is explicit about being a demo: the generators
+(FusionFrames `tiny` and a tiny diffusers text-to-video pipeline) and the feature extractors
+(I3D, C3D, CLIP) all have random weights, so every number is marked `random_weights` and the
+report carries its banner. The prompts and the "real" videos are the embedded synthetic demo set
+(ffbench.data.demo). The cost profile is the real thing: full-size models on the meta device.
+
+The demo writes into one folder (default `demo_out/`), its results store included, so it never
+touches the user's `$FFBENCH_HOME` leaderboard.
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..errors import ConfigError
+
+__all__ = ["DemoOptions", "run_demo"]
+
+# Demo-sized FusionFrames: the pipeline's tiny preset, 15 keyframes, one interpolation pass
+# (fps "medium": 15 -> 57 frames) at 64x64 with few sampler steps, so that 16 videos take
+# about a minute on two CPU cores.
+_FUSIONFRAMES_TOML = """# FusionFrames tiny preset with RANDOM weights: the ffbench demo only.
+name = "fusionframes-tiny"
+kind = "fusionframes"
+display_name = "FusionFrames tiny (random weights)"
+random_weights = true
+
+[video]
+frames = 57
+height = 64
+width = 64
+fps = 8
+
+[fusionframes]
+keyframes = 15
+fps_mode = "medium"
+height = 64
+width = 64
+steps = {steps}
+dtype = "float32"
+"""
+
+
+@dataclass(frozen=True)
+class DemoOptions:
+    out: Path = Path("demo_out")
+    n: int = 16  # the whole embedded demo set
+    seed: int = 0
+    steps: int = 8  # sampler steps of both tiny generators
+    metrics: tuple[str, ...] = ("fvd@stylegan-v-2048x16", "is@c3d-ucf101", "clipsim@vit-b-32")
+    profile: bool = True
+    quiet: bool = False
+
+
+def _say(opts: DemoOptions, msg: str) -> None:
+    if not opts.quiet:
+        print(msg, flush=True)
+
+
+def _model_configs(opts: DemoOptions) -> dict[str, Path]:
+    """Write the two demo model TOMLs (and the tiny diffusers pipeline they point to)."""
+    from ..generators.tiny import build_tiny_text_to_video, tiny_toml
+
+    models = opts.out / "models"
+    models.mkdir(parents=True, exist_ok=True)
+    ff = models / "fusionframes-tiny.toml"
+    ff.write_text(_FUSIONFRAMES_TOML.format(steps=opts.steps))
+    t2v_dir = models / "tiny-t2v"
+    if not (t2v_dir / "model_index.json").exists():
+        build_tiny_text_to_video(t2v_dir, seed=opts.seed)
+    t2v = models / "tiny-t2v.toml"
+    t2v.write_text(tiny_toml(t2v_dir, frames=16, steps=opts.steps))  # FVD and IS need 16 frames
+    return {"fusionframes-tiny": ff, "tiny-t2v": t2v}
+
+
+def _evaluate(opts: DemoOptions, name: str, model_toml: Path, db: str) -> Path:
+    from .config import parse_run_config
+    from .runner import run
+
+    run_dir = opts.out / "runs" / name
+    config = parse_run_config({
+        "model": str(model_toml.resolve()),
+        "dataset": "demo",
+        "n": opts.n,
+        "seed": opts.seed,
+        "metrics": list(opts.metrics),
+        "random_weights": True,
+        "random_extractors": True,
+        "real": {"num_videos": opts.n},
+        "out": str(run_dir),
+        "db": db,
+    }, src="<demo>")
+    run(config, quiet=opts.quiet)
+    return run_dir
+
+
+def _profile(opts: DemoOptions) -> Path:
+    """Full-size FLOPs per stage at 512x512 for each fps mode (what the paper's Fig. 7 is about)."""
+    from ..profiling.stages import Point
+    from ..profiling.sweep import interp_mfi_ratio, sweep, write_profile
+
+    profile_dir = opts.out / "profile"
+    df = sweep(Point(preset="full", device="meta"), {"fps": ["medium", "high"]},
+               progress=not opts.quiet)
+    write_profile(df, profile_dir)
+    ratio = interp_mfi_ratio(df)
+    _say(opts, "      masked-frame interpolation / FusionFrames interpolation FLOPs at 512x512: "
+               + ", ".join(f"fps {fps} {r:.2f}x"
+                           for fps, r in zip(ratio["fps"], ratio["mfi_over_interpolation"])))
+    return profile_dir
+
+
+def _quiet_libraries() -> None:
+    """The tiny diffusers pipeline's 16-token tokenizer truncates every demo caption and
+    diffusers warns that TextToVideoSDPipeline is deprecated: true, and noise in a demo log."""
+    from diffusers.utils import logging as diffusers_logging
+    from transformers.utils import logging as transformers_logging
+
+    diffusers_logging.set_verbosity_error()
+    transformers_logging.set_verbosity_error()
+
+
+def run_demo(opts: DemoOptions) -> Path:
+    """Run the whole demo; returns the path of the HTML report."""
+    from ..report import build_report
+
+    if opts.n < 2:
+        raise ConfigError("the demo needs at least 2 videos per model (FVD needs two)")
+    start = time.perf_counter()
+    _quiet_libraries()
+    opts.out.mkdir(parents=True, exist_ok=True)
+    db = str((opts.out / "results.db").resolve())
+    _say(opts, f"ffbench demo -> {opts.out.resolve()}")
+    _say(opts, "[1/4] building the demo models (random weights, explicitly)")
+    models = _model_configs(opts)
+    run_dirs = []
+    for i, (name, toml) in enumerate(models.items(), start=1):
+        _say(opts, f"[2/4] generate + evaluate ({i}/{len(models)}): {name} on {opts.n} demo prompts")
+        run_dirs.append(_evaluate(opts, name, toml, db))
+    profile_dir = None
+    if opts.profile:
+        _say(opts, "[3/4] cost profile of the full-size models on the meta device")
+        profile_dir = _profile(opts)
+    _say(opts, "[4/4] report")
+    index = build_report(run_dirs, opts.out / "report", formats=("html", "md", "latex", "csv"),
+                         profile_dir=profile_dir, store=db)
+    _say(opts, f"done in {time.perf_counter() - start:.0f} s")
+    _say(opts, f"report: {index.resolve()}")
+    return index
