@@ -21,17 +21,12 @@ from typing import Iterator, NamedTuple
 
 from ..errors import ConfigError
 from ..fileio import atomic_write_text
+from ..seeding import derive_seed
 
 __all__ = ["PromptSet", "PromptItem", "derive_seed", "make_sample_ids", "load_prompts",
            "SAFE_ID"]
 
 SAFE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
-
-
-def derive_seed(seed: int, key: str) -> int:
-    """A 64-bit seed from (seed, key) that is the same on every machine and Python run."""
-    digest = hashlib.sha256(f"{int(seed)}/{key}".encode()).digest()
-    return int.from_bytes(digest[:8], "little")
 
 
 def make_sample_ids(prefix: str, n: int) -> tuple[str, ...]:

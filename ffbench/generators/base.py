@@ -19,7 +19,6 @@ A path to a .toml file is accepted wherever a name is.
 from __future__ import annotations
 
 import abc
-import hashlib
 import importlib
 import os
 from dataclasses import replace
@@ -27,6 +26,7 @@ from pathlib import Path
 from typing import Callable
 
 from ..errors import ConfigError, FFBenchError
+from ..seeding import derive_seed
 from .config import ModelConfig, VideoSpec, load_config
 
 __all__ = [
@@ -161,12 +161,6 @@ def resolve_device(device=None):
     if device is None:
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     return torch.device(device)
-
-
-def derive_seed(run_seed: int, sample_id: str) -> int:
-    """The per-sample seed: sha256 of '<run_seed>:<sample_id>', first 8 bytes, 63 bits."""
-    digest = hashlib.sha256(f"{int(run_seed)}:{sample_id}".encode()).digest()
-    return int.from_bytes(digest[:8], "big") & ((1 << 63) - 1)
 
 
 # --- registry of kinds -----------------------------------------------------------------------

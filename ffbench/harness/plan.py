@@ -4,7 +4,7 @@ Why a stored plan: every rank, every resume and `--merge` must agree on the samp
 computed once from the config (prompt set + run seed), written to plan.jsonl, and afterwards
 always read back — so a changed dataset file on disk cannot silently change a half-done run.
 
-A sample's seed is derived from (run seed, sample id) with `ffbench.generators.base.derive_seed`
+A sample's seed is derived from (run seed, sample id) with `ffbench.seeding.derive_seed`
 (DESIGN.md "Determinism"), never from its position, so the video does not depend on batch size,
 order or sharding.
 """
@@ -15,6 +15,7 @@ import json
 from dataclasses import asdict, dataclass
 
 from ..errors import ConfigError
+from ..seeding import derive_seed
 from .rundir import RunDir, RunDirError, atomic_write_bytes, check_id
 
 __all__ = ["PlanItem", "Plan", "build_plan", "plan_from_prompts", "load_or_create_plan", "shard_items"]
@@ -52,19 +53,13 @@ class Plan:
         return hashlib.sha256(self.to_jsonl().encode()).hexdigest()
 
 
-def _derive_seed(run_seed: int, sample_id: str) -> int:
-    from ..generators.base import derive_seed
-
-    return derive_seed(run_seed, sample_id)
-
-
 def plan_from_prompts(prompts, seed: int, ids=None, labels=None, description="custom prompts") -> Plan:
     """A plan from a list of prompts (programmatic use); ids default to sample-00000, ..."""
     ids = list(ids) if ids is not None else [f"sample-{i:05d}" for i in range(len(prompts))]
     labels = list(labels) if labels is not None else [None] * len(prompts)
     if not (len(ids) == len(prompts) == len(labels)):
         raise ConfigError("prompts, ids and labels must have the same length")
-    return Plan(tuple(PlanItem(check_id(i), str(p), _derive_seed(seed, i), lab, None)
+    return Plan(tuple(PlanItem(check_id(i), str(p), derive_seed(seed, i), lab, None)
                       for i, p, lab in zip(ids, prompts, labels)), description)
 
 
@@ -81,7 +76,7 @@ def build_plan(config) -> Plan:
             check_id(sid)
         except ConfigError as e:
             raise ConfigError(f"dataset {config.dataset}: {e}") from None
-        items.append(PlanItem(sid, it.prompt, _derive_seed(config.seed, sid), it.label, it.video_id))
+        items.append(PlanItem(sid, it.prompt, derive_seed(config.seed, sid), it.label, it.video_id))
     ids = [i.sample_id for i in items]
     if len(set(ids)) != len(ids):
         raise ConfigError(f"dataset {config.dataset}: sample ids are not unique (case-insensitive)")

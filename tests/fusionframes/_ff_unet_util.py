@@ -26,15 +26,6 @@ def read_tsv(name: str) -> list[tuple[str, tuple[int, ...]]]:
     return rows
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """The CI box has 2 shared cores: one intra-op thread avoids oversubscription stalls."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
 @torch.no_grad()
 def randomize(module: torch.nn.Module, seed: int, std: float = 0.1, only=None) -> None:
     """Overwrite parameters (those whose names pass `only`) with N(0, std) noise, merge scalars

@@ -12,7 +12,6 @@ import torch
 
 from ffbench.fusionframes.blocks import Attention
 
-from _ff_unet_util import one_thread  # noqa: F401  (autouse fixture)
 
 
 def reference_forward(att: Attention, x, context, mask):

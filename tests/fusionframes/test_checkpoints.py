@@ -9,7 +9,7 @@ from ffbench.fusionframes.checkpoints import (CheckpointError, load_interpolatio
 from ffbench.fusionframes.unet import build_unet
 from ffbench.weights import WeightsMissing
 
-from _ff_unet_util import keyframe_inputs, one_thread, randomize  # noqa: F401  (autouse fixture)
+from _ff_unet_util import keyframe_inputs, randomize
 
 
 def _keyframe_file(path, model, **extra):

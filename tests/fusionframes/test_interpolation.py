@@ -12,15 +12,6 @@ from ffbench.fusionframes.unet import build_unet
 from ffbench.fusionframes.pipeline import PIPELINE_PRESETS
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    # 2 threads on a shared 2-core machine oversubscribe badly (measured 30x slower)
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
-
-
 def test_output_frames_and_modes():
     assert [output_frames(15, m) for m in ("low", "medium", "high")] == [15, 57, 225]
     assert output_frames(16, "high") == 241

@@ -12,14 +12,6 @@ from ffbench.fusionframes.text import TextEncoder
 from ffbench.fusionframes.unet import build_unet
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)  # 2 threads on the shared 2-core machine oversubscribe badly
-    yield
-    torch.set_num_threads(n)
-
-
 @pytest.fixture(scope="module")
 def parts():
     te = TextEncoder.tiny(0, context_dim=PIPELINE_PRESETS["tiny"]["keyframe"].context_dim)

@@ -8,15 +8,6 @@ from ffbench.fusionframes.mfi import MFIInterpolator, build_mfi_unet, build_wind
 from ffbench.fusionframes.unet import param_count
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    # tiny convolutions on a shared 2-core machine: intra-op threads only add contention (~25x)
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
-
-
 def _interp(seed=0):
     unet = build_mfi_unet("tiny", seed=seed)
     null = torch.randn(unet.config.context_dim, generator=torch.Generator().manual_seed(1))

@@ -17,15 +17,6 @@ MOVQ_TSV_SHA256 = "074b8b50378b7f5bfb0cc59eb24c37166e1e76dcfed644e9ae6a65b103c9d
 TSV = Path("/work/shared/reference/keys/kandinsky_video_1_0_movq_keys.tsv")
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    """Tiny tensors: extra threads only add contention (and batch-dependent rounding)."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
 def _tsv(model) -> str:
     return "".join(f"{k}\t{list(v.shape)}\n" for k, v in model.state_dict().items())
 

@@ -12,15 +12,6 @@ from ffbench.weights import WeightsError, WeightsMissing
 
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    """Tiny tensors: extra threads only add contention."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
 def test_decoder_sizes_match_table3():
     counts = decoder_param_counts("full")
     assert set(counts) == set(TABLE3_PARAMS_M)

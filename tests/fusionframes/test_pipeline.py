@@ -14,14 +14,6 @@ PROMPT = "a dog running on the beach"
 SIZE = dict(width=32, height=32, steps=2)
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)  # 2 threads on the shared 2-core machine oversubscribe badly
-    yield
-    torch.set_num_threads(n)
-
-
 @pytest.fixture(scope="module")
 def pipe():
     return FusionFramesPipeline.tiny(0)

@@ -9,7 +9,6 @@ from ffbench.fusionframes.blocks import (Attention, ConditionalGroupNorm, Sinuso
                                          masked_attention)
 from ffbench.fusionframes.temporal import TemporalAttention
 
-from _ff_unet_util import one_thread  # noqa: F401  (autouse fixture)
 
 
 def reference_attention(q, k, v, mask=None):

@@ -14,7 +14,7 @@ from ffbench.fusionframes.temporal import (VARIANTS, TemporalConv3dBlock, Tempor
                                            conv3d_hidden_channels)
 from ffbench.fusionframes.unet import build_unet, param_count
 
-from _ff_unet_util import one_thread, read_tsv  # noqa: F401  (autouse fixture)
+from _ff_unet_util import read_tsv
 
 KEYFRAME_TSV = "kandinsky_video_1_0_keyframe_unet_keys.tsv"
 INTERP_TSV = "kandinsky_video_1_0_interp_unet_keys.tsv"

@@ -12,7 +12,7 @@ from ffbench.fusionframes.presets import get_config
 from ffbench.fusionframes.temporal import VARIANTS
 from ffbench.fusionframes.unet import UNet, build_unet
 
-from _ff_unet_util import keyframe_inputs, one_thread, randomize  # noqa: F401  (autouse fixture)
+from _ff_unet_util import keyframe_inputs, randomize
 
 T = 4  # frames per video in these tests (the preset's 15 only costs time)
 TEMPORAL = [v for v in VARIANTS if v != "none"]

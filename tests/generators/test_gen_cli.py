@@ -4,7 +4,7 @@ import json
 import pytest
 import torch
 
-from conftest import FRAMES, SIZE
+from gen_sizes import FRAMES, SIZE
 from ffbench.generators.base import derive_seed
 from ffbench.generators.tiny import tiny_toml
 from ffbench.video import read_video

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 import torch
 
-from conftest import FRAMES, SIZE
+from gen_sizes import FRAMES, SIZE
 from ffbench.errors import ConfigError
 from ffbench.generators.base import Generator, GeneratorError, load_generator
 from ffbench.generators.diffusers import DiffusersGenerator, ModelNotInCache
