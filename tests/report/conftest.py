@@ -131,11 +131,13 @@ def profile_dir(tmp_path) -> Path:
     d = tmp_path / "profile"
     d.mkdir()
     rows = []
-    for frames in (16, 61, 241):
-        rows.append({"model": "fusionframes", "stage": "interpolation", "frames": frames,
-                     "flops": 2.0e12 * frames, "params": 3.9e9})
-        rows.append({"model": "fusionframes", "stage": "mfi", "frames": frames,
-                     "flops": 7.0e12 * frames, "params": 3.9e9})
+    # rows as `ffbench profile` writes them: one per interpolation pass and configuration
+    for keyframes, frames in ((4, 16), (16, 61), (61, 241)):
+        common = {"model": "fusionframes", "preset": "full", "height": 512, "width": 512,
+                  "keyframes": keyframes, "fps": "medium", "steps": 50, "guidance": True,
+                  "pass": 1, "frames_out": frames, "params": 3.9e9}
+        rows.append({**common, "stage": "interpolation", "flops": 2.0e12 * frames})
+        rows.append({**common, "stage": "mfi", "flops": 7.0e12 * frames})
     rows += [{"model": "fusionframes", "stage": "text_encoder", "flops": 1.1e12, "params": 8.6e9},
              {"model": "fusionframes", "stage": "keyframes_unet", "flops": 9.5e14, "params": 4.1e9},
              {"model": "fusionframes", "stage": "movq_decoder", "flops": 3.0e13, "params": 5.56e8}]

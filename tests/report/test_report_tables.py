@@ -136,3 +136,15 @@ def test_run_without_scores_gives_empty_measured_tables(run_dirs, profile_dir, t
     assert "| profile: mfi | mfi | – | – | 1687.00 |" in t2
     t1 = (tmp_path / "o" / "tables" / "table1.md").read_text()
     assert "No measured scores for this table yet." in t1 and "*Measured (ffbench)*" not in t1
+
+
+def test_table2_cost_sums_the_passes_of_the_largest_configuration():
+    """Real profiler rows: fps high has two interpolation passes (15 -> 57 -> 225 frames)."""
+    rows = []
+    for fps, passes in (("medium", [(57, 1.0)]), ("high", [(57, 1.0), (225, 4.0)])):
+        for i, (frames_out, scale) in enumerate(passes, 1):
+            common = {"preset": "full", "height": 512, "width": 512, "keyframes": 15, "fps": fps,
+                      "steps": 50, "guidance": True, "pass": i, "frames_out": frames_out}
+            rows.append({**common, "stage": "interpolation", "flops": 1e15 * scale})
+            rows.append({**common, "stage": "mfi", "flops": 4.5e15 * scale})
+    assert layouts.interpolation_cost(rows) == {"fusionframes": 5000.0, "mfi": 22500.0}
