@@ -80,6 +80,15 @@ def reassemble(frames: torch.Tensor, groups: torch.Tensor) -> torch.Tensor:
     return out
 
 
+def checked_null_embedding(null_embedding, context_dim: int) -> torch.Tensor:
+    """The text-free context vector of an interpolation model, shape-checked."""
+    null_embedding = torch.as_tensor(null_embedding)
+    if tuple(null_embedding.shape) != (context_dim,):
+        raise ConfigError(f"null_embedding has shape {tuple(null_embedding.shape)}, "
+                          f"expected ({context_dim},)")
+    return null_embedding
+
+
 class Interpolator:
     """Runs the interpolation UNet over a latent video (see module docstring).
 
@@ -93,12 +102,8 @@ class Interpolator:
         if cfg.out_channels % FRAMES_PER_PAIR or cfg.in_channels != cfg.out_channels + 2 * (cfg.out_channels // 3):
             raise ConfigError(f"interpolation UNet channels {cfg.in_channels} -> {cfg.out_channels} are "
                               "not [left C | 3C noisy | right C] -> 3C")
-        null_embedding = torch.as_tensor(null_embedding)
-        if tuple(null_embedding.shape) != (cfg.context_dim,):
-            raise ConfigError(f"null_embedding has shape {tuple(null_embedding.shape)}, "
-                              f"expected ({cfg.context_dim},)")
         self.unet = unet
-        self.null_embedding = null_embedding
+        self.null_embedding = checked_null_embedding(null_embedding, cfg.context_dim)
         self.channels = cfg.out_channels // FRAMES_PER_PAIR
         self.prediction = cfg.prediction
 

@@ -33,7 +33,7 @@ from typing import Optional
 import torch
 
 from ..errors import ConfigError
-from .interpolation import SKIP_FRAMES, reassemble
+from .interpolation import SKIP_FRAMES, checked_null_embedding, reassemble
 from .presets import get_config
 from .sampler import INTERPOLATION_GUIDANCE, Sampler, make_noise
 from .unet import UNet, UNetConfig, build_unet
@@ -90,12 +90,8 @@ class MFIInterpolator:
                               f"got {cfg.in_channels} -> {cfg.out_channels} channels")
         if cfg.temporal == "none" or cfg.num_frames != WINDOW:
             raise ConfigError(f"MFIInterpolator needs a temporal UNet with num_frames={WINDOW}")
-        null_embedding = torch.as_tensor(null_embedding)
-        if tuple(null_embedding.shape) != (cfg.context_dim,):
-            raise ConfigError(f"null_embedding has shape {tuple(null_embedding.shape)}, "
-                              f"expected ({cfg.context_dim},)")
         self.unet = unet
-        self.null_embedding = null_embedding
+        self.null_embedding = checked_null_embedding(null_embedding, cfg.context_dim)
         self.channels = cfg.out_channels
         self.prediction = cfg.prediction
 

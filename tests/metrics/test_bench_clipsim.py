@@ -9,7 +9,6 @@ Both sides are timed here, interleaved, best of 3, and the ratio goes to benchma
 """
 from __future__ import annotations
 
-import time
 import warnings
 
 import pytest
@@ -21,23 +20,11 @@ with warnings.catch_warnings():
     warnings.simplefilter("ignore")
     import clip
 
+from bench_timing import best_pair  # noqa: E402
+
 pytestmark = pytest.mark.benchmark(group="clipsim")
 
 T, H, W = 16, 256, 320
-
-
-def _best_pair(a, b, reps=3):
-    """Best-of-`reps` times of a and b, interleaved so a burst of load on a shared machine hits
-    both sides alike."""
-    ta = tb = float("inf")
-    for _ in range(reps):
-        t0 = time.perf_counter()
-        a()
-        t1 = time.perf_counter()
-        b()
-        t2 = time.perf_counter()
-        ta, tb = min(ta, t1 - t0), min(tb, t2 - t1)
-    return ta, tb
 
 
 def test_clipsim_batched_vs_pil_loop(benchmark):
@@ -62,8 +49,8 @@ def test_clipsim_batched_vs_pil_loop(benchmark):
         return torch.stack([tf(Image.fromarray(f.numpy())) for f in frames])
 
     assert torch.allclose(ours(), pil_loop(), atol=2e-3)  # same embeddings (see test_clipsim.py)
-    t_ours, t_ref = _best_pair(ours, pil_loop)
-    p_ours, p_ref = _best_pair(ours_pre, pil_pre)
+    t_ours, t_ref = best_pair(ours, pil_loop)
+    p_ours, p_ref = best_pair(ours_pre, pil_pre)
     benchmark.extra_info.update({
         "frames": T, "size": f"{W}x{H}",
         "ours_frames_per_s": T / t_ours, "pil_loop_frames_per_s": T / t_ref, "speedup": t_ref / t_ours,

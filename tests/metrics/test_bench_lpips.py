@@ -3,30 +3,17 @@
 agree to 1e-6 (tests/metrics/test_reconstruction.py) so only time differs."""
 from __future__ import annotations
 
-import time
 
 import pytest
 import torch
 
 from ffbench.metrics.reconstruction import load_lpips, video_lpips
 
+from bench_timing import best_pair  # noqa: E402
+
 pytestmark = pytest.mark.benchmark(group="lpips")
 
 T, H, W = 16, 128, 128
-
-
-def _best_pair(a, b, reps=3):
-    """Best-of-`reps` times of a and b, interleaved so a burst of load on a shared machine hits
-    both sides alike."""
-    ta = tb = float("inf")
-    for _ in range(reps):
-        t0 = time.perf_counter()
-        a()
-        t1 = time.perf_counter()
-        b()
-        t2 = time.perf_counter()
-        ta, tb = min(ta, t1 - t0), min(tb, t2 - t1)
-    return ta, tb
 
 
 def test_lpips_batched_vs_frame_loop(benchmark):
@@ -44,7 +31,7 @@ def test_lpips_batched_vs_frame_loop(benchmark):
             return torch.stack([lp(p[i:i + 1], t[i:i + 1], normalize=True).reshape(()) for i in range(T)]).mean()
 
     assert abs(float(ours()) - float(loop())) < 1e-6
-    t_ours, t_ref = _best_pair(ours, loop)
+    t_ours, t_ref = best_pair(ours, loop)
     benchmark.extra_info.update({"frames": T, "size": f"{W}x{H}", "ours_s_per_video": t_ours,
                                  "loop_s_per_video": t_ref, "speedup": t_ref / t_ours,
                                  "torch_threads": torch.get_num_threads()})
