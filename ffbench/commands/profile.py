@@ -10,7 +10,7 @@ from ._util import add_command, print_json, print_table
 
 
 def register(subparsers) -> None:
-    from ..profiling.stages import DECODER_VARIANTS, STAGES
+    from ..profiling import DECODER_VARIANTS, STAGES
 
     p = add_command(subparsers, "profile", help="FLOPs / params / memory per pipeline stage, sweeps, plots",
                     func=run_profile,

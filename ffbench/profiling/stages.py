@@ -31,14 +31,12 @@ import torch
 from torch import nn
 
 from ..errors import ConfigError
+from . import DECODER_VARIANTS, STAGES
 from .flops import FlopProfile, count_flops
 from .memory import memory_summary
 
 __all__ = ["STAGES", "DECODER_VARIANTS", "FLAN_UL2_CONFIG", "Point", "profile_point", "clear_cache"]
 
-STAGES = ("text_encoder", "keyframes", "interpolation", "mfi", "decoder", "pipeline")
-DECODER_VARIANTS = ("image", "conv3x1x1", "conv3x3x3", "conv3x1x1_attn", "conv3x3x3_attn",
-                    "resnet_attn", "conv2d_to_3d")
 # google/flan-ul2 config.json (https://huggingface.co/google/flan-ul2; the same values in the UL2
 # config and in kandinsky-community/kandinsky-3/text_encoder/config.json): T5 encoder part only.
 FLAN_UL2_CONFIG = dict(vocab_size=32128, d_model=4096, d_kv=256, d_ff=16384, num_layers=32, num_heads=16,

@@ -138,3 +138,10 @@ def test_write_profile_contract(tmp_path):
     assert isinstance(rows, list) and rows[0]["stage"] == "text_encoder"
     ratio = interp_mfi_ratio(df)["mfi_over_interpolation"].iloc[0]
     assert ratio > 1
+
+
+def test_decoder_variant_names_match_the_decoders():
+    from ffbench.fusionframes.movq_video import VARIANTS
+    from ffbench.profiling import DECODER_VARIANTS
+
+    assert DECODER_VARIANTS == tuple(VARIANTS)
