@@ -12,16 +12,18 @@ import re
 from pathlib import Path
 
 from ..fileio import atomic_write_json
+from . import _generate_fusionframes
 from ._util import add_command, print_json
 
 _SAFE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
 
 
 def register(subparsers) -> None:
-    p = add_command(subparsers, "generate", "generate videos from prompts with a model", _generate,
+    p = add_command(subparsers, "generate", "generate videos from prompts with a model",
+                    _generate_fusionframes.handler(_generate),
                     description=__doc__.split("\n\n")[0] + " " + __doc__.split("\n\n")[1])
     p.add_argument("model", metavar="MODEL", help="model name (`ffbench models list`) or a .toml path")
-    p.add_argument("--prompts", required=True, metavar="FILE|DATASET",
+    p.add_argument("--prompts", metavar="FILE|DATASET",  # required, or --prompt for fusionframes
                    help="a text file (one prompt per line) or a dataset name (e.g. ucf101)")
     p.add_argument("--n", type=int, default=None, help="number of prompts (default: all lines / "
                    "the dataset's default)")
@@ -31,11 +33,15 @@ def register(subparsers) -> None:
                    help="use random weights (marked random_weights=true in every output)")
     p.add_argument("--device", default=None, help="torch device (default: cuda if available, else cpu)")
     p.add_argument("--batch-size", type=int, default=None, help="prompts per pipeline call")
-    for name, typ in (("frames", int), ("height", int), ("width", int), ("fps", float),
-                      ("steps", int), ("guidance", float)):
+    for name, typ in (("frames", int), ("height", int), ("width", int), ("steps", int),
+                      ("guidance", float)):
         p.add_argument(f"--{name}", type=typ, default=None, help=f"override the model's {name}")
+    p.add_argument("--fps", type=_generate_fusionframes.fps_value, default=None,
+                   help="override the model's fps; for fusionframes also a mode: low (keyframes, "
+                        "2 fps), medium (one interpolation pass, 8 fps), high (two passes, 30 fps)")
     p.add_argument("--overwrite", action="store_true", help="regenerate samples that already exist")
     p.add_argument("--json", action="store_true", help="print the run summary as JSON")
+    _generate_fusionframes.add_options(p)
 
 
 def _read_prompts(args) -> tuple[list[str], list[str], list, dict]:

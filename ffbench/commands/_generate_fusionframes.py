@@ -3,9 +3,8 @@
     ffbench generate fusionframes --prompt TEXT | --prompts FILE --fps low|medium|high --out DIR
                                   [--weights DIR | --tiny] [--negative-prompt TEXT]
 
-This module adds those options to the existing `generate` parser instead of defining a second
-command: cli.py registers command modules in name order, so `generate` exists when this runs.
-For a model of kind `fusionframes` the handler turns them into a derived model TOML written
+generate.py calls `add_options(parser)` and wraps its handler with `handler(generic)`; the
+leading underscore keeps cli.py's command discovery away from this module. For a model of kind `fusionframes` the handler turns them into a derived model TOML written
 next to the outputs (`<out>/fusionframes-config.toml`: the model's [fusionframes] table with the
 fps mode, size, weight paths and negative prompt filled in, and the matching [video] table), then
 runs the generic handler on it; so resume, per-sample seeds, JSON records and mp4 writing stay
@@ -29,7 +28,7 @@ TINY_SIZE = 64
 _FF_OPTIONS = ("prompt", "weights", "tiny", "negative_prompt")
 
 
-def _fps_value(text: str):
+def fps_value(text: str):
     """--fps: a FusionFrames mode name, or a number (frames per second)."""
     if text in FPS_MODES:
         return text
@@ -42,10 +41,8 @@ def _fps_value(text: str):
             f"{text!r} is neither a number nor a FusionFrames fps mode ({', '.join(FPS_MODES)})") from None
 
 
-def register(subparsers) -> None:
-    gen = subparsers.choices.get("generate")
-    if gen is None:  # the generic command is missing: nothing to extend
-        return
+def add_options(gen) -> None:
+    """The FusionFrames options of the `generate` parser."""
     grp = gen.add_argument_group("FusionFrames (MODEL = fusionframes, or a TOML of kind fusionframes)")
     grp.add_argument("--prompt", action="append", metavar="TEXT",
                      help="a prompt (repeatable); instead of --prompts")
@@ -55,15 +52,11 @@ def register(subparsers) -> None:
                           "movq.pt and flan-ul2/ (default: `ffbench weights list` locations)")
     grp.add_argument("--tiny", action="store_true",
                      help=f"tiny random-weight preset (marked random_weights; default size {TINY_SIZE}x{TINY_SIZE})")
-    for action in gen._actions:
-        if action.dest == "fps":
-            action.type = _fps_value
-            action.help = ("override the model's fps; for fusionframes also a mode: low (keyframes, "
-                           "2 fps), medium (one interpolation pass, 8 fps), high (two passes, 30 fps)")
-        elif action.dest == "prompts":
-            action.required = False  # --prompt may replace it; checked in the handler
-    generic = gen.get_default("func")
-    gen.set_defaults(func=functools.partial(_handler, generic))
+
+
+def handler(generic):
+    """The `generate` handler: FusionFrames options first, then the generic command."""
+    return functools.partial(_handler, generic)
 
 
 def _toml_value(v) -> str:
