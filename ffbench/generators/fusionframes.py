@@ -121,6 +121,8 @@ class FusionFramesGenerator(Generator):
     def metadata(self) -> dict:
         md = super().metadata()
         md["fusionframes"] = asdict(self.options)
+        # which interpolation made the in-between frames (report Table 2); none for keyframes only
+        md["interpolation"] = None if self.options.fps_mode == "low" else "fusionframes"
         return md
 
     def close(self) -> None:

@@ -136,6 +136,7 @@ def _results(rd: RunDir, plan, config: RunConfig, run_info: dict, ev: dict, shar
         "failures": [{"sample_id": k, "stage": v.get("stage", ""), "error": v.get("error", "")}
                      for k, v in sorted(ev["failures"].items())],
         "random_weights": rw, "generator_random_weights": bool(meta.get("random_weights")),
+        "interpolation": meta.get("interpolation"),
         "config_hash": run_info["config_hash"], "config": run_info["config"],
         "versions": versions(), "hardware": hardware(),
         "timings": {"generate_total_s": float(np.sum(gen_times)) if gen_times else 0.0,
@@ -155,7 +156,8 @@ def _store(results: dict, config: RunConfig, rd: RunDir) -> str | None:
                     prompt_set=results["prompt_set"], seed=results["seed"],
                     n_samples=results["n_samples"], n_failed=results["n_failed"],
                     random_weights=results["random_weights"], config_hash=results["config_hash"],
-                    config=results["config"], versions=results["versions"],
+                    config={**results["config"], "interpolation": results.get("interpolation")},
+                    versions=results["versions"],
                     hardware=results["hardware"], timings=results["timings"],
                     run_dir=str(rd.root.resolve()), model_kind=results["model_kind"])
     store.add_run(rec, [ScoreRecord(**s) for s in results["scores"]])

@@ -52,6 +52,9 @@ def test_generator_with_a_factory():
     assert [tuple(v.shape) for v in videos] == [(5, 8, 8, 3)] * 2
     assert gen.pipe.calls[0] == (["a", "b"], [3, 4], {"extra": 1})
     assert gen.metadata()["fusionframes"]["fps_mode"] == "medium"
+    assert gen.metadata()["interpolation"] == "fusionframes"  # report Table 2 reads this
+    low = FusionFramesGenerator(_cfg(fps_mode="low"), pipeline_factory=factory, device="cpu")
+    assert low.metadata()["interpolation"] is None
 
 
 def test_wrong_output_from_the_pipeline_is_caught():

@@ -21,7 +21,8 @@ class FakeGenerator:
         self.calls = 0
 
     def metadata(self):
-        return {"model": self.name, "kind": self.kind, "random_weights": True}
+        return {"model": self.name, "kind": self.kind, "random_weights": True,
+                "interpolation": "fusionframes"}
 
     def one(self, prompt: str, seed: int) -> torch.Tensor:
         # the prompt matters too (CLIPSIM), through a hash mixed into the seed

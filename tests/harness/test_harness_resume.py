@@ -45,3 +45,6 @@ def test_kill9_at_three_points_then_resume_gives_identical_results(tmp_path):
     fvd = next(s for s in expected["scores"] if s["protocol"].startswith("fvd"))
     assert rows.set_index("protocol").loc["fvd@stylegan-v-2048x16", "value"] == fvd["value"]
     assert bool(rows["random_weights"].all())
+    # the generator's interpolation method reaches the stored run config (report Table 2)
+    run_config = json.loads(ResultsStore(db).runs().set_index("run_id").loc[got["run_id"], "config_json"])
+    assert got["interpolation"] == run_config["interpolation"] == "fusionframes"
