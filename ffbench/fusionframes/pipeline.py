@@ -40,6 +40,7 @@ from .movq import PRESETS as MOVQ_PRESETS
 from .presets import get_config
 from .sampler import INTERPOLATION_GUIDANCE, KEYFRAME_GUIDANCE
 from .text import TextEncoder
+from .mfi import MFIInterpolator, mfi_config
 from .unet import UNetConfig, build_unet
 
 __all__ = ["FusionFramesOutput", "FusionFramesPipeline", "PIPELINE_PRESETS", "RELEASED_TEMPORAL",
@@ -55,8 +56,12 @@ PIPELINE_PRESETS: dict[str, dict] = {
              "movq": "full"},
     "tiny": {"keyframe": get_config("keyframe_tiny", **_TINY_FAST),
              "interpolation": get_config("interpolation_tiny", **_TINY_FAST),
+             "mfi": mfi_config("tiny", **_TINY_FAST),
              "movq": replace(MOVQ_PRESETS["tiny"], ch=8, norm_groups=4)},
 }
+# how the in-between frames are made: FusionFrames' interpolation UNet (released) or masked-frame
+# interpolation (the paper's Table 2 baseline: no released weights, so random `tiny` only)
+INTERPOLATIONS = ("fusionframes", "mfi")
 
 
 def _preset(name: str) -> dict:
@@ -82,8 +87,10 @@ def _is_int(v) -> bool:
 
 
 class FusionFramesPipeline:
-    """Components: ``text_encoder`` (TextEncoder), ``unet`` (keyframe UNet), ``interpolation_unet``,
-    ``interpolation_null_embedding`` [context_dim], ``movq`` (MoVQ or VideoMoVQ). Build with
+    """Components: ``text_encoder`` (TextEncoder), ``unet`` (keyframe UNet), ``interpolation_unet``
+    (FusionFrames' interpolation UNet, or an MFI UNet for masked-frame interpolation: the
+    interpolator follows the UNet's config), ``interpolation_null_embedding`` [context_dim],
+    ``movq`` (MoVQ or VideoMoVQ). Build with
     ``from_pretrained`` or ``tiny``; samplers are made per call from ``steps`` (the reference's
     DDPM, ``schedule`` / ``threshold_percentile`` attributes)."""
 
@@ -99,7 +106,12 @@ class FusionFramesPipeline:
         self.interpolation_null_embedding = interpolation_null_embedding
         self.movq = movq
         self.keyframes = KeyframeGenerator(unet, text_encoder)
-        self.interpolator = Interpolator(interpolation_unet, interpolation_null_embedding)
+        if interpolation_unet.config.interpolation:
+            self.interpolation = "fusionframes"
+            self.interpolator = Interpolator(interpolation_unet, interpolation_null_embedding)
+        else:
+            self.interpolation = "mfi"
+            self.interpolator = MFIInterpolator(interpolation_unet, interpolation_null_embedding)
         parts = (text_encoder, unet, interpolation_unet, movq)
         self.random_weights = (any(bool(getattr(m, "random_weights", False)) for m in parts)
                                if random_weights is None else bool(random_weights))
@@ -127,9 +139,11 @@ class FusionFramesPipeline:
     # ------------------------------------------------------------------ construction
     @classmethod
     def tiny(cls, seed: int = 0, *, temporal: str = RELEASED_TEMPORAL, decoder: str = "image",
-             device=None, dtype: torch.dtype = torch.float32) -> "FusionFramesPipeline":
+             interpolation: str = "fusionframes", device=None,
+             dtype: torch.dtype = torch.float32) -> "FusionFramesPipeline":
         """Explicit random-weight preset (``random_weights = True``): tiny text encoder, UNets
-        and MoVQ from the same code as the full models; CPU in seconds at 64x64, few steps."""
+        and MoVQ from the same code as the full models; CPU in seconds at 64x64, few steps.
+        ``interpolation="mfi"`` swaps in masked-frame interpolation (paper Table 2)."""
         from .movq import build_movq
         from .movq_video import build_video_movq
 
@@ -138,7 +152,10 @@ class FusionFramesPipeline:
         te = TextEncoder.tiny(seed, context_dim=p["keyframe"].context_dim, device=device)
         kf_cfg = get_config(p["keyframe"], temporal=temporal)
         unet = build_unet(kf_cfg, device=device, seed=seed + 1, dtype=dtype).eval()
-        iunet = build_unet(p["interpolation"], device=device, seed=seed + 2, dtype=dtype).eval()
+        if interpolation not in INTERPOLATIONS:
+            raise ConfigError(f"unknown interpolation {interpolation!r}; known: {', '.join(INTERPOLATIONS)}")
+        icfg = p["interpolation"] if interpolation == "fusionframes" else p["mfi"]
+        iunet = build_unet(icfg, device=device, seed=seed + 2, dtype=dtype).eval()
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(seed + 3)
             null = torch.randn(p["interpolation"].context_dim)
@@ -146,7 +163,7 @@ class FusionFramesPipeline:
                     else build_video_movq(decoder, p["movq"], seed=seed + 4))
         movq = movq.to(device=device, dtype=dtype)
         config = {"preset": "tiny", "seed": seed, "temporal": temporal, "decoder": decoder,
-                  "dtype": str(dtype).replace("torch.", "")}
+                  "interpolation": interpolation, "dtype": str(dtype).replace("torch.", "")}
         return cls(te, unet, iunet, null.to(device), movq, random_weights=True, config=config)
 
     @classmethod
@@ -290,7 +307,7 @@ class FusionFramesPipeline:
         frames = output_frames(t_keys, fps)
         metadata = {
             "frames": frames, "keyframes": t_keys, "fps": FPS[fps], "fps_mode": fps,
-            "interpolation_passes": passes, "width": width, "height": height, "steps": steps,
+            "interpolation": self.interpolation, "interpolation_passes": passes, "width": width, "height": height, "steps": steps,
             "guidance_scale": guidance_scale, "interpolation_guidance_scale": interpolation_guidance_scale,
             "negative_prompt": negative_prompt, "seeds": seeds,
             "timings": {k: round(v, 6) for k, v in timings.items()},
@@ -350,8 +367,14 @@ def pipeline_factory(options, *, device, random_weights: bool):
     device = torch.device(device)
     dtype = _DTYPES[options.dtype] if device.type == "cuda" else torch.float32
     temporal = options.variant.replace("-", "_")
+    interpolation = getattr(options, "interpolation", "fusionframes")
     if random_weights:
-        pipe = FusionFramesPipeline.tiny(0, temporal=temporal, device=device, dtype=dtype)
+        pipe = FusionFramesPipeline.tiny(0, temporal=temporal, interpolation=interpolation,
+                                         device=device, dtype=dtype)
+    elif interpolation != "fusionframes":
+        raise ConfigError(f"interpolation = {interpolation!r} has no released weights (the paper's "
+                          "masked-frame interpolation was never published): use random weights "
+                          "(--random-weights / --tiny) to run it, or `ffbench profile` for its cost")
     else:
         # a registry name selects the decoder (1.1's video MoVQ or the 1.0 image MoVQ); a path
         # is taken as the image MoVQ's file

@@ -60,6 +60,7 @@ class FusionFramesOptions:
     steps: int = 50
     guidance_scale: float = 5.0  # keyframe CFG, (w+1)*cond - w*uncond
     interpolation_guidance_scale: float = 0.25
+    interpolation: str = "fusionframes"  # or "mfi": masked-frame interpolation (random weights only)
     negative_prompt: str | None = None
     keyframe_weights: str = "fusionframes_keyframe"  # ffbench.weights registry names
     interpolation_weights: str = "fusionframes_interpolation"
@@ -86,6 +87,9 @@ class FusionFramesOptions:
             v = getattr(opts, k)
             if not isinstance(v, int) or isinstance(v, bool) or v <= 0:
                 raise ConfigError(f"{src}: fusionframes.{k} must be a positive integer, got {v!r}")
+        if opts.interpolation not in ("fusionframes", "mfi"):
+            raise ConfigError(f"{src}: fusionframes.interpolation = {opts.interpolation!r} is not one of "
+                              "('fusionframes', 'mfi')")
         if opts.dtype not in ("float32", "float16", "bfloat16"):
             raise ConfigError(f"{src}: fusionframes.dtype = {opts.dtype!r} is not a known dtype")
         if not isinstance(opts.call, dict):
@@ -122,7 +126,7 @@ class FusionFramesGenerator(Generator):
         md = super().metadata()
         md["fusionframes"] = asdict(self.options)
         # which interpolation made the in-between frames (report Table 2); none for keyframes only
-        md["interpolation"] = None if self.options.fps_mode == "low" else "fusionframes"
+        md["interpolation"] = None if self.options.fps_mode == "low" else self.options.interpolation
         return md
 
     def close(self) -> None:

@@ -139,3 +139,18 @@ def test_cli_errors_in_process(tmp_path, capsys, monkeypatch):
     rc = main(["generate", "fusionframes", "--tiny", "--weights", str(tmp_path), "--prompt", PROMPT,
                "--out", str(tmp_path / "o3")])
     assert rc == 2 and "exclude each other" in capsys.readouterr().err
+
+
+def test_masked_frame_interpolation_pipeline_tiny():
+    """Paper Table 2's baseline in the same pipeline: same keyframes, MFI in-between frames."""
+    ff = FusionFramesPipeline.tiny(0)
+    mfi = FusionFramesPipeline.tiny(0, interpolation="mfi")
+    kw = dict(width=32, height=32, fps="medium", steps=2, seed=5, num_keyframes=3, return_latents=True)
+    a, b = ff(["a cat"], **kw), mfi(["a cat"], **kw)
+    assert b.metadata["interpolation"] == "mfi" and a.metadata["interpolation"] == "fusionframes"
+    assert b.videos[0].shape == a.videos[0].shape == (9, 32, 32, 3)
+    la, lb = a.latents[0], b.latents[0]
+    assert torch.equal(la[::4], lb[::4])  # the keyframes are the same model's
+    assert not torch.equal(la[1::4], lb[1::4])  # the in-between frames are MFI's
+    with pytest.raises(ConfigError, match="unknown interpolation"):
+        FusionFramesPipeline.tiny(0, interpolation="linear")

@@ -95,3 +95,16 @@ def test_video_table_must_match_options():
 def test_option_validation(extra, msg):
     with pytest.raises(ConfigError, match=msg):
         FusionFramesOptions.from_table({**extra})
+
+
+def test_mfi_option_runs_with_random_weights_and_is_refused_without(monkeypatch):
+    from ffbench.fusionframes.pipeline import pipeline_factory
+
+    cfg = _cfg(keyframes=2, fps_mode="medium", h=32, w=32, steps=2, interpolation="mfi")
+    gen = FusionFramesGenerator(cfg, pipeline_factory=pipeline_factory, random_weights=True, device="cpu")
+    (video,) = gen.generate(["a dog"], [1])
+    assert video.shape == (5, 32, 32, 3) and gen.metadata()["interpolation"] == "mfi"
+    with pytest.raises(ConfigError, match="no released weights"):
+        FusionFramesGenerator(cfg, pipeline_factory=pipeline_factory, random_weights=False, device="cpu")
+    with pytest.raises(ConfigError, match="fusionframes.interpolation"):
+        FusionFramesGenerator(_cfg(interpolation="linear"), pipeline_factory=pipeline_factory)
