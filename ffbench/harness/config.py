@@ -86,6 +86,9 @@ class RunConfig:
     model_overrides: dict = field(default_factory=dict)
     real: RealConfig = field(default_factory=RealConfig)
     extractors: dict = field(default_factory=dict)
+    # hash of the model's TOML, taken when the config is parsed (not settable): editing a model
+    # file must not resume into the old run unnoticed
+    model_config_hash: str = ""
     # execution fields (not hashed)
     out: str = ""
     max_failures: int = 0
@@ -115,6 +118,23 @@ class RunConfig:
         if bad:
             raise ConfigError(f"not execution fields: {sorted(bad)}")
         return replace(self, **{k: v for k, v in kw.items() if v is not None})
+
+
+def model_config_hash(model: str) -> str:
+    """`ModelConfig.hash` of a model name or TOML; "" for a "module:function" entry point, whose
+    code ffbench cannot hash."""
+    if is_entry_point(model):
+        return ""
+    from ..generators.base import find_config
+
+    return find_config(model).hash
+
+
+def is_entry_point(model: str) -> bool:
+    """"module:function" rather than a model name or TOML path."""
+    mod, sep, attr = model.partition(":")
+    return bool(sep and mod and attr and not model.endswith(".toml") and "/" not in mod
+                and "\\" not in mod)
 
 
 _TYPES = {"model": str, "dataset": str, "n": int, "seed": int, "random_weights": bool,
@@ -213,6 +233,7 @@ def parse_run_config(data: dict, src: str = "<config>") -> RunConfig:
         raise ConfigError(f"{src}: [extractors] must be a table")
     kw["extractors"] = {k: _entry_point(f"{src} [extractors]", k, _typed(src, k, v, str))
                         for k, v in sorted(ex.items())}
+    kw["model_config_hash"] = model_config_hash(kw["model"])
     return RunConfig(**kw)
 
 

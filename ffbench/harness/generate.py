@@ -16,6 +16,7 @@ import time
 import traceback
 
 from ..errors import ConfigError, FFBenchError
+from .config import is_entry_point
 from .rundir import RunDir, atomic_write_bytes, atomic_write_json, atomic_write_npy, crash_point
 
 __all__ = ["load_model", "generate_samples", "validate_video", "record_failure",
@@ -28,17 +29,11 @@ class MaxFailuresReached(FFBenchError):
     """More samples failed than --max-failures allows."""
 
 
-def _is_entry_point(model: str) -> bool:
-    mod, sep, attr = model.partition(":")
-    return bool(sep and mod and attr and not model.endswith(".toml") and "/" not in mod
-                and "\\" not in mod)
-
-
 def load_model(config, device=None):
     """The Generator for `config.model`: a model name / TOML path (ffbench.generators), or a
     "module:function" entry point called as function(random_weights=, device=, **overrides)."""
     rw = True if config.random_weights else None
-    if _is_entry_point(config.model):
+    if is_entry_point(config.model):
         mod, _, attr = config.model.partition(":")
         try:
             factory = getattr(importlib.import_module(mod), attr)

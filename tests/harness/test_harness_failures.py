@@ -161,3 +161,23 @@ def test_extract_stage_failures_are_recorded(tmp_path, stats):
     assert "needs 16" in res["failures"][0]["error"]
     (score,) = res["scores"]
     assert score["value"] is None and "at least 2" in score["extra"]["error"]
+
+
+def test_editing_the_model_toml_is_a_different_config(tmp_path):
+    """Same path, new content: resuming would mix two models' videos."""
+    from ffbench.harness.config import parse_run_config
+    from ffbench.harness.rundir import RunDir, RunDirError
+
+    toml = tmp_path / "m.toml"
+    base = ('name = "m"\nkind = "diffusers"\n[video]\nframes = 4\nheight = 16\nwidth = 16\nfps = 8\n'
+            '[diffusers]\npipeline = "TextToVideoSDPipeline"\nmodel = "x"\n')
+    toml.write_text(base)
+    cfg = parse_run_config({"model": str(toml), "dataset": "demo", "metrics": ["clipsim"]})
+    rd = RunDir(tmp_path / "run")
+    rd.bind(cfg, "test")
+    toml.write_text(base.replace("frames = 4", "frames = 8"))
+    changed = parse_run_config({"model": str(toml), "dataset": "demo", "metrics": ["clipsim"]})
+    assert cfg.model_config_hash and changed.model_config_hash != cfg.model_config_hash
+    assert changed.hash != cfg.hash
+    with pytest.raises(RunDirError, match="model_config_hash"):
+        rd.bind(changed, "test")
