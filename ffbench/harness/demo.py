@@ -11,6 +11,7 @@ touches the user's `$FFBENCH_HOME` leaderboard.
 """
 from __future__ import annotations
 
+import shutil
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -78,6 +79,7 @@ def _model_configs(opts: DemoOptions) -> dict[str, Path]:
 
 def _evaluate(opts: DemoOptions, name: str, model_toml: Path, db: str) -> Path:
     from .config import parse_run_config
+    from .rundir import RunDirError
     from .runner import run
 
     run_dir = opts.out / "runs" / name
@@ -93,7 +95,14 @@ def _evaluate(opts: DemoOptions, name: str, model_toml: Path, db: str) -> Path:
         "out": str(run_dir),
         "db": db,
     }, src="<demo>")
-    run(config, quiet=opts.quiet)
+    try:
+        run(config, quiet=opts.quiet)
+    except RunDirError:
+        # a demo folder from an earlier ffbench (other model TOML or metrics): the demo owns it,
+        # so start that run afresh instead of failing; real runs keep the error
+        _say(opts, f"      {run_dir} holds a run with another config: starting it afresh")
+        shutil.rmtree(run_dir)
+        run(config, quiet=opts.quiet)
     return run_dir
 
 
