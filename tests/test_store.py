@@ -2,7 +2,6 @@ import json
 import multiprocessing as mp
 
 import pandas as pd
-import pytest
 import sqlalchemy as sa
 
 from ffbench.store import ResultsStore, RunRecord, ScoreRecord

@@ -47,7 +47,7 @@ from __future__ import annotations
 import hashlib
 import json
 import tomllib
-from dataclasses import asdict, dataclass, field, fields, replace
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 from ..errors import ConfigError
@@ -246,7 +246,3 @@ def load_run_config(path) -> RunConfig:
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
         raise ConfigError(f"{path}: not valid TOML ({e})") from None
     return parse_run_config(data, str(path))
-
-
-def config_fields() -> list[str]:
-    return [f.name for f in fields(RunConfig)]

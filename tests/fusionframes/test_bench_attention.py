@@ -6,10 +6,10 @@ torch.nn.functional.scaled_dot_product_attention (fused kernels where available)
 """
 from __future__ import annotations
 
-import time
 
 import torch
 
+from bench_timing import best_of
 from ffbench.fusionframes.blocks import Attention
 
 
@@ -25,15 +25,6 @@ def reference_forward(att: Attention, x, context, mask):
     scores = scores.masked_fill(~mask[:, None, None, :], -torch.finfo(scores.dtype).max)
     out = torch.einsum("bhij,bhjd->bhid", scores.softmax(dim=-1), v)
     return att.output_layer(out.permute(0, 2, 1, 3).reshape(x.shape[0], x.shape[1], -1))
-
-
-def _best_of(fn, repeats=5):
-    best = float("inf")
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        best = min(best, time.perf_counter() - start)
-    return best
 
 
 @torch.no_grad()
@@ -56,8 +47,8 @@ def test_bench_sdpa_vs_reference_attention(benchmark):
         if device == "cuda":
             torch.cuda.synchronize()
 
-    t_ref = _best_of(lambda: (reference_forward(att, x, ctx, mask), sync()))
-    t_ours = _best_of(lambda: (att(x, ctx, mask), sync()))
+    t_ref = best_of(lambda: (reference_forward(att, x, ctx, mask), sync()))
+    t_ours = best_of(lambda: (att(x, ctx, mask), sync()))
     benchmark(lambda: (att(x, ctx, mask), sync()))
     benchmark.extra_info.update({
         "device": device,

@@ -7,22 +7,13 @@ both times and their ratio in ``benchmark.extra_info`` (same process, same input
 from __future__ import annotations
 
 import math
-import time
 
 import torch
 
+from bench_timing import best_of
 from ffbench.fusionframes.sampler import Sampler, _row_quantile
 
 SHAPE = (15, 4, 48, 80)
-
-
-def _best_of(fn, repeat=5):
-    best = math.inf
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        fn()
-        best = min(best, time.perf_counter() - t0)
-    return best
 
 
 def _per_sample_step(s: Sampler, out, x, t, noise):
@@ -50,8 +41,8 @@ def test_bench_step_vectorised_vs_per_sample(benchmark):
     t = 30
     torch.testing.assert_close(s.step(out, x, t, noise), _per_sample_step(s, out, x, t, noise),
                                rtol=1e-5, atol=1e-5)
-    t_ref = _best_of(lambda: _per_sample_step(s, out, x, t, noise))
-    t_ours = _best_of(lambda: s.step(out, x, t, noise))
+    t_ref = best_of(lambda: _per_sample_step(s, out, x, t, noise))
+    t_ours = best_of(lambda: s.step(out, x, t, noise))
     benchmark.extra_info.update(shape=list(SHAPE), per_sample_s=t_ref, vectorised_s=t_ours,
                                 speedup=t_ref / t_ours)
     benchmark(s.step, out, x, t, noise)
@@ -61,8 +52,8 @@ def test_bench_row_quantile_vs_torch_quantile(benchmark):
     x, _, _ = _inputs()
     rows = x.reshape(SHAPE[0], -1).abs()
     torch.testing.assert_close(_row_quantile(rows, 0.98), torch.quantile(rows, 0.98, dim=1))
-    t_ref = _best_of(lambda: torch.quantile(rows, 0.98, dim=1))
-    t_ours = _best_of(lambda: _row_quantile(rows, 0.98))
+    t_ref = best_of(lambda: torch.quantile(rows, 0.98, dim=1))
+    t_ours = best_of(lambda: _row_quantile(rows, 0.98))
     benchmark.extra_info.update(shape=list(rows.shape), torch_quantile_s=t_ref, topk_s=t_ours,
                                 speedup=t_ref / t_ours)
     benchmark(_row_quantile, rows, 0.98)

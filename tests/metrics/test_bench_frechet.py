@@ -3,11 +3,11 @@ same run. The 400-d case runs in CI (once, under --benchmark-disable); the 2048-
 `test_bench_frechet_2048_full`, run by `tox -e bench` (scipy's sqrtm takes seconds there)."""
 from __future__ import annotations
 
-import time
 
 import numpy as np
 import pytest
 
+from bench_timing import best_of
 from ffbench.metrics.frechet import frechet_distance
 
 pytestmark = pytest.mark.benchmark(group="frechet")
@@ -21,21 +21,12 @@ def _stats(d, n, seed):
     return mu, x64.T @ x64 / n - np.outer(mu, mu)  # StyleGAN-V's biased covariance
 
 
-def _best(f, reps):
-    best = float("inf")
-    for _ in range(reps):
-        t0 = time.perf_counter()
-        f()
-        best = min(best, time.perf_counter() - t0)
-    return best
-
-
 def _best_pair(a, b, reps):
     """Best-of-`reps` of each, in blocks (b, then a, then b again): BLAS thread pools stay warm
     within a block, and a burst of load on a shared machine has two chances to miss each side."""
-    tb = _best(b, reps)
-    ta = _best(a, reps)
-    return ta, min(tb, _best(b, reps))
+    tb = best_of(b, reps)
+    ta = best_of(a, reps)
+    return ta, min(tb, best_of(b, reps))
 
 
 def _run(benchmark, d, n, reps):
