@@ -18,7 +18,8 @@ from dataclasses import fields, replace
 from pathlib import Path
 
 from ..errors import ConfigError
-from ..fileio import atomic_path, atomic_write_text
+from ..fileio import atomic_write_text
+from .plots import interp_mfi_ratio, plot_interp_vs_mfi, plot_stage_flops
 from .stages import STAGES, Point, profile_point
 
 __all__ = ["AXES", "parse_sweep", "grid_points", "sweep", "write_profile", "plot_interp_vs_mfi",
@@ -70,77 +71,6 @@ def sweep(base: Point, grid: dict[str, list] | None = None, stages=STAGES, progr
     for p in tqdm(points, desc="profile", unit="config", disable=not progress):
         rows.extend(profile_point(p, stages, decoder_variants))
     return pd.DataFrame(rows)
-
-
-def interp_mfi_ratio(df) -> "object":
-    """Per configuration: FLOPs per video of MFI / FusionFrames interpolation (all passes)."""
-    keys = ["preset", "height", "width", "keyframes", "fps", "steps", "guidance"]
-    sub = df[df["stage"].isin(["interpolation", "mfi"])]
-    tot = sub.groupby(keys + ["stage"])["flops"].sum().unstack("stage")
-    tot["mfi_over_interpolation"] = tot["mfi"] / tot["interpolation"]
-    return tot.reset_index()
-
-
-def _save(fig, stem: Path) -> list[Path]:
-    out = []
-    for ext in ("png", "svg"):
-        path = stem.with_suffix(f".{ext}")
-        with atomic_path(path) as tmp:
-            fig.savefig(tmp, dpi=120, bbox_inches="tight", format=ext)
-        out.append(path)
-    return out
-
-
-def plot_interp_vs_mfi(df, stem: Path) -> list[Path]:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    r = interp_mfi_ratio(df)
-    fig, ax = plt.subplots(figsize=(6, 4))
-    if len(r):
-        from ..fusionframes.interpolation import output_frames
-
-        r["frames_out"] = [output_frames(k, f) for k, f in zip(r["keyframes"], r["fps"])]
-        for (h, w), g in r.groupby(["height", "width"]):
-            g = g.sort_values("frames_out")
-            ax.plot(g["frames_out"], g["interpolation"] / 1e12, "o-", label=f"FusionFrames {h}x{w}")
-            ax.plot(g["frames_out"], g["mfi"] / 1e12, "s--", label=f"MFI {h}x{w}")
-        ax.set_yscale("log")
-    ax.set_xlabel("output frames")
-    ax.set_ylabel("interpolation TFLOPs per video")
-    ax.set_title("Interpolation vs masked-frame interpolation")
-    ax.legend(fontsize=7)
-    paths = _save(fig, stem)
-    plt.close(fig)
-    return paths
-
-
-def plot_stage_flops(df, stem: Path) -> list[Path]:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    pipe = df[df["stage"] == "pipeline"]
-    parts = [c for c in ("flops_text_encoder", "flops_keyframes", "flops_interpolation", "flops_mfi",
-                         "flops_decoder") if c in pipe.columns]
-    fig, ax = plt.subplots(figsize=(max(6, 0.6 * len(pipe) + 2), 4))
-    labels = [f"{r.variant}\n{r.height}x{r.width} {r.fps}\nT={r.keyframes} s={r.steps}"
-              + ("" if r.guidance else " no-cfg") for r in pipe.itertuples()]
-    bottom = [0.0] * len(pipe)
-    for c in parts:
-        vals = [0.0 if v != v else v / 1e12 for v in pipe[c].tolist()]  # NaN -> 0
-        ax.bar(range(len(pipe)), vals, bottom=bottom, label=c.removeprefix("flops_"))
-        bottom = [b + v for b, v in zip(bottom, vals)]
-    ax.set_xticks(range(len(pipe)), labels, fontsize=6)
-    ax.set_ylabel("TFLOPs per video")
-    ax.set_title("FLOPs per stage")
-    ax.legend(fontsize=7)
-    paths = _save(fig, stem)
-    plt.close(fig)
-    return paths
 
 
 def write_profile(df, out_dir, plots: bool = True) -> list[Path]:

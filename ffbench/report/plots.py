@@ -88,54 +88,28 @@ def metric_bars(scores, out_dir: Path) -> list[Figure]:
     return figs
 
 
-def _cost_column(rows: list[dict]) -> tuple[str, str, float] | None:
-    for col, label, scale in (("flops", "TFLOPs", 1e12), ("seconds", "seconds", 1.0),
-                              ("time_s", "seconds", 1.0), ("params", "parameters (M)", 1e6)):
-        if any(isinstance(r.get(col), (int, float)) for r in rows):
-            return col, label, scale
-    return None
+def _profile_figure(profile_rows, out_dir: Path, key: str, title: str, caption: str, plot,
+                    needs: set) -> list[Figure]:
+    """A profile plot drawn by ffbench.profiling.plots (the one implementation `ffbench profile
+    --out` uses too), when the rows hold the stages it needs."""
+    import pandas as pd
+
+    df = pd.DataFrame(profile_rows or [])
+    if df.empty or "stage" not in df or not needs <= set(df["stage"]):
+        return []
+    out_dir.mkdir(parents=True, exist_ok=True)
+    png, svg = plot(df, out_dir / key)
+    return [Figure(key=key, title=title, png=png, svg=svg, caption=caption)]
 
 
 def stage_cost(profile_rows: list[dict], out_dir: Path) -> list[Figure]:
-    """Cost per pipeline stage from `ffbench profile` rows (summed per model and stage)."""
-    rows = [r for r in profile_rows if r.get("stage") is not None]
-    pick = _cost_column(rows)
-    if not rows or pick is None:
-        return []
-    col, label, scale = pick
-    # a stage profiled at several frame counts (a sweep) is shown at its largest, labelled so
-    frames: dict[str, set] = {}
-    for r in rows:
-        if isinstance(r.get("frames"), (int, float)):
-            frames.setdefault(str(r["stage"]), set()).add(r["frames"])
-    totals: dict[tuple[str, str], float] = {}
-    for r in rows:
-        stage = str(r["stage"])
-        if not isinstance(r.get(col), (int, float)):
-            continue
-        if len(frames.get(stage, ())) > 1:
-            if r.get("frames") != max(frames[stage]):
-                continue
-            stage = f"{stage} ({r['frames']:g} frames)"
-        key = (str(r.get("model", r.get("preset", ""))), stage)
-        totals[key] = totals.get(key, 0.0) + float(r[col]) / scale
-    plt = _plt()
-    models = list(dict.fromkeys(m for m, _ in totals))
-    stages = list(dict.fromkeys(s for _, s in totals))
-    fig, ax = plt.subplots(figsize=(5.0, 3.2))
-    width = 0.8 / max(1, len(models))
-    for k, m in enumerate(models):
-        xs = [i + k * width for i in range(len(stages))]
-        ax.bar(xs, [totals.get((m, s), 0.0) for s in stages], width, label=m or "model")
-    ax.set_xticks([i + 0.4 - width / 2 for i in range(len(stages))], stages, rotation=20,
-                  ha="right", fontsize=8)
-    ax.set_ylabel(label)
-    ax.set_yscale("log" if col == "flops" else "linear")
-    if len(models) > 1 or models[0]:
-        ax.legend(fontsize=7)
-    ax.set_title(f"Cost per stage ({label})", fontsize=9)
-    return [_save(fig, out_dir, "cost-per-stage", "Cost per stage",
-                  f"{label} per pipeline stage, from the profile (meta device: no weights needed).")]
+    """FLOPs per pipeline stage, stacked, per profiled configuration (`pipeline` rows)."""
+    from ..profiling.plots import plot_stage_flops
+
+    return _profile_figure(profile_rows, out_dir, "cost-per-stage", "Cost per stage",
+                           "TFLOPs per video of each pipeline stage, FusionFrames vs masked-frame "
+                           "interpolation, from the profile (meta device: no weights needed).",
+                           plot_stage_flops, {"pipeline"})
 
 
 def run_timings(infos, out_dir: Path) -> list[Figure]:
@@ -165,32 +139,13 @@ def run_timings(infos, out_dir: Path) -> list[Figure]:
 
 def interpolation_vs_frames(profile_rows: list[dict], out_dir: Path) -> list[Figure]:
     """FusionFrames interpolation vs masked frame interpolation cost against output frames."""
-    series: dict[str, dict[float, float]] = {}
-    pick = _cost_column(profile_rows)
-    if pick is None:
-        return []
-    col, label, scale = pick
-    for r in profile_rows:
-        stage = str(r.get("stage", "")).lower()
-        name = "masked frame interpolation" if ("mfi" in stage or "masked" in stage) else (
-            "FusionFrames interpolation" if "interp" in stage else None)
-        if name and isinstance(r.get("frames"), (int, float)) and isinstance(r.get(col), (int, float)):
-            pts = series.setdefault(name, {})
-            pts[float(r["frames"])] = pts.get(float(r["frames"]), 0.0) + float(r[col]) / scale
-    if not series:
-        return []
-    plt = _plt()
-    fig, ax = plt.subplots(figsize=(5.0, 3.2))
-    for name, pts in series.items():
-        xs = sorted(pts)
-        ax.plot(xs, [pts[x] for x in xs], marker="o", label=name)
-    ax.set_xlabel("output frames")
-    ax.set_ylabel(label)
-    ax.legend(fontsize=7)
-    ax.set_title("Interpolation cost vs frames", fontsize=9)
-    return [_save(fig, out_dir, "interpolation-vs-frames", "Interpolation cost vs frames",
-                  f"{label} of FusionFrames interpolation and masked frame interpolation against "
-                  "the number of output frames (profile).")]
+    from ..profiling.plots import plot_interp_vs_mfi
+
+    return _profile_figure(profile_rows, out_dir, "interpolation-vs-frames",
+                           "Interpolation cost vs frames",
+                           "TFLOPs per video of FusionFrames interpolation and masked frame "
+                           "interpolation (all passes) against the number of output frames (profile).",
+                           plot_interp_vs_mfi, {"interpolation", "mfi"})
 
 
 def per_class(infos, out_dir: Path) -> list[Figure]:
