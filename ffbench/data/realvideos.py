@@ -1,14 +1,6 @@
 """Real-video sets for FVD / IS: protocol-exact clip sampling, manifests, parallel decoding.
 
-Clip rules (metrics.md §1a, §1b and the StyleGAN-V clip-sampling addendum):
-  random-offset  StyleGAN-V real clips: n frames with stride s starting at
-                 `random.randint(0, n_avail - n*s + s - 1)` (Python `random`; StyleGAN-V leaves it
-                 unseeded, we seed it per video with derive_seed(seed, relative path) so the clip
-                 does not depend on worker count or order, and the statistics cache stays valid).
-                 With discard_short_videos, videos with fewer than n*s frames are discarded —
-                 StyleGAN-V's threshold, which is stricter than the (n-1)*s+1 frames a clip needs.
-  first          frames 0, s, 2s, ... (VideoGPT / TATS frame stride from 0; generated clips).
-  central        the n (strided) frames centred in the video (VideoPoet's "central 16 frames").
+Clip rules: `ffbench.clips.ClipSpec` (the one clip rule of every entry point).
 Items are taken in sorted relative-path order and the first `num_videos` usable ones are kept
 ("first 2048 items", no shuffle); StyleGAN-V drops short videos before taking the first N, and
 so do we. Corrupt files are reported, skipped and counted as well — never silently dropped.
@@ -24,7 +16,6 @@ import hashlib
 import json
 import logging
 import os
-import random
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Iterator, NamedTuple
@@ -32,76 +23,16 @@ from typing import Iterator, NamedTuple
 from ..errors import ConfigError
 from .config import DatasetError, dataset_names, load_dataset_config
 from ..fileio import atomic_write_text
-from .prompts import derive_seed, sha256_file
+from ..clips import CLIP_RULES, ClipSpec, ShortVideoError
+from .prompts import sha256_file
 
 __all__ = ["ClipSpec", "RealClip", "RealSetStats", "RealVideoSet", "Manifest", "ManifestEntry",
            "build_manifest", "list_video_files", "real_video_set", "CLIP_RULES"]
 
 log = logging.getLogger(__name__)
-CLIP_RULES = ("random-offset", "first", "central")
 
 
-# --- clip rules ----------------------------------------------------------------------------
-
-@dataclass(frozen=True)
-class ClipSpec:
-    rule: str
-    num_frames: int
-    stride: int = 1
-    min_frames: int | None = None   # videos with fewer frames are discarded (None: what the clip needs)
-    seed: int = 0
-
-    def __post_init__(self):
-        if self.rule not in CLIP_RULES:
-            raise ConfigError(f"clip rule must be one of {', '.join(CLIP_RULES)}, got {self.rule!r}")
-        if self.num_frames < 1 or self.stride < 1:
-            raise ConfigError(f"clip needs num_frames >= 1 and stride >= 1, got {self.num_frames}, {self.stride}")
-
-    @property
-    def span(self) -> int:
-        """Frames a clip covers: (n-1)*s + 1."""
-        return (self.num_frames - 1) * self.stride + 1
-
-    @property
-    def threshold(self) -> int:
-        return max(self.span, self.min_frames or 0)
-
-    def offset(self, total_frames: int, key: str) -> int:
-        if total_frames < self.threshold:
-            raise ValueError(f"{total_frames} frames < {self.threshold}")
-        if self.rule == "first":
-            return 0
-        if self.rule == "central":
-            return (total_frames - self.span) // 2
-        n, s = self.num_frames, self.stride
-        rng = random.Random(derive_seed(self.seed, f"clip/{key}"))
-        return rng.randint(0, total_frames - n * s + s - 1)  # StyleGAN-V's bound (addendum)
-
-    def cut(self, video, key: str):
-        """(clip uint8 [n,H,W,3], offset) using ffbench.video's sampling functions."""
-        from ..video import central_n, consecutive, every_kth
-
-        off = self.offset(int(video.shape[0]), key)
-        if self.rule == "first":
-            return every_kth(video, self.stride, self.num_frames, source=key), 0
-        if self.rule == "central" and self.stride == 1:
-            return central_n(video, self.num_frames, source=key), off
-        return consecutive(video, self.num_frames, off, self.stride, source=key), off
-
-    @classmethod
-    def from_protocol(cls, protocol, seed: int = 0) -> "ClipSpec":
-        """The real-clip rule of an FVD protocol, or the clip rule of an IS protocol."""
-        from .. import protocols
-
-        p = protocols.get(protocol) if isinstance(protocol, str) else protocol
-        if isinstance(p, protocols.FVDProtocol):
-            n, s = p.num_frames, p.frame_stride
-            return cls(p.real_clip, n, s, n * s if p.discard_short_videos else None, seed)
-        if isinstance(p, protocols.ISProtocol):
-            return cls(p.clip, p.num_frames, 1, None, seed)
-        raise ConfigError(f"protocol {getattr(p, 'name', p)!r} has no video clip rule "
-                          f"(use an FVD or IS protocol)")
-
+# --- clip rules: ffbench.clips ------------------------------------------------------------
 
 def _protocol_num_videos(protocol) -> int | None:
     from .. import protocols

@@ -86,6 +86,12 @@ class RunConfig:
     model_overrides: dict = field(default_factory=dict)
     real: RealConfig = field(default_factory=RealConfig)
     extractors: dict = field(default_factory=dict)
+    # a folder of existing videos to evaluate as they are (`ffbench evaluate`): nothing is
+    # generated, `model` is only the name the results are stored under
+    source: str = ""
+    # detector input size of random-weight extractors (smoke tests; 0 = the protocol's). It
+    # changes the protocols, so their hashes: such numbers are never comparable to real ones
+    resolution: int = 0
     # hash of the model's TOML, taken when the config is parsed (not settable): editing a model
     # file must not resume into the old run unnoticed
     model_config_hash: str = ""
@@ -111,6 +117,20 @@ class RunConfig:
     def hash(self) -> str:
         blob = json.dumps(self.result_dict(), sort_keys=True, ensure_ascii=False, separators=(",", ":"))
         return hashlib.sha256(blob.encode()).hexdigest()
+
+    def protocols(self) -> list:
+        """Protocol objects of `metrics`, with `resolution` applied (FVD only)."""
+        from dataclasses import replace as _replace
+
+        from .. import protocols as P
+
+        out = []
+        for name in self.metrics:
+            p = P.get(name)
+            if self.resolution and p.metric == "fvd":
+                p = _replace(p, resolution=self.resolution)
+            out.append(p)
+        return out
 
     def with_execution(self, **kw) -> "RunConfig":
         """Override execution fields (None leaves a field as it is)."""
@@ -140,7 +160,7 @@ def is_entry_point(model: str) -> bool:
 _TYPES = {"model": str, "dataset": str, "n": int, "seed": int, "random_weights": bool,
           "random_extractors": bool, "batch_size": int, "feature_batch_size": int,
           "dataset_root": str, "prompt_file": str, "out": str, "max_failures": int,
-          "bootstrap": int, "db": str}
+          "bootstrap": int, "db": str, "source": str, "resolution": int}
 _REAL_TYPES = {"source": str, "root": str, "num_videos": int, "seed": int, "stats": str}
 _OVERRIDE_TYPES = {"frames": int, "height": int, "width": int, "fps": (int, float),
                    "steps": int, "guidance": (int, float)}
@@ -233,7 +253,12 @@ def parse_run_config(data: dict, src: str = "<config>") -> RunConfig:
         raise ConfigError(f"{src}: [extractors] must be a table")
     kw["extractors"] = {k: _entry_point(f"{src} [extractors]", k, _typed(src, k, v, str))
                         for k, v in sorted(ex.items())}
-    kw["model_config_hash"] = model_config_hash(kw["model"])
+    if kw.get("resolution") and not kw.get("random_extractors"):
+        raise ConfigError(f"{src}: resolution only goes with random_extractors (smoke tests); real "
+                          "numbers use the protocol's size")
+    if kw.get("resolution", 0) < 0:
+        raise ConfigError(f"{src}: resolution must be >= 0")
+    kw["model_config_hash"] = "" if kw.get("source") else model_config_hash(kw["model"])
     return RunConfig(**kw)
 
 

@@ -18,7 +18,8 @@ from ..errors import ConfigError
 from ..seeding import derive_seed
 from .rundir import RunDir, RunDirError, atomic_write_bytes, check_id
 
-__all__ = ["PlanItem", "Plan", "build_plan", "plan_from_prompts", "load_or_create_plan", "shard_items"]
+__all__ = ["PlanItem", "Plan", "build_plan", "plan_from_prompts", "plan_from_folder",
+           "folder_sample_id", "load_or_create_plan", "shard_items"]
 
 
 @dataclass(frozen=True)
@@ -28,12 +29,14 @@ class PlanItem:
     seed: int
     label: str | None = None
     video_id: str | None = None
+    path: str | None = None    # an existing video file (`evaluate` on a folder): nothing to generate
 
 
 @dataclass(frozen=True)
 class Plan:
     items: tuple[PlanItem, ...]
     prompt_set: str = ""  # PromptSet.describe()
+    skipped: tuple = ()   # (relative path, reason) of inputs left out when planning from a folder
 
     def __len__(self) -> int:
         return len(self.items)
@@ -46,7 +49,12 @@ class Plan:
         return {it.sample_id: it for it in self.items}
 
     def to_jsonl(self) -> str:
-        return "".join(json.dumps(asdict(it), ensure_ascii=False) + "\n" for it in self.items)
+        def row(it):
+            d = asdict(it)
+            if d["path"] is None:  # generated samples: the format of earlier runs
+                del d["path"]
+            return json.dumps(d, ensure_ascii=False) + "\n"
+        return "".join(row(it) for it in self.items)
 
     @property
     def hash(self) -> str:
@@ -61,6 +69,60 @@ def plan_from_prompts(prompts, seed: int, ids=None, labels=None, description="cu
         raise ConfigError("prompts, ids and labels must have the same length")
     return Plan(tuple(PlanItem(check_id(i), str(p), derive_seed(seed, i), lab, None)
                       for i, p, lab in zip(ids, prompts, labels)), description)
+
+
+def folder_sample_id(rel: str) -> str:
+    """A safe sample id for a video at relative path `rel` (extension dropped): lowercase,
+    '/' -> '__', other unsafe characters -> '-'; when that changed anything, a short hash of
+    `rel` keeps two names that map alike apart."""
+    import re
+
+    stem = rel.rsplit(".", 1)[0] if "." in rel.rsplit("/", 1)[-1] else rel
+    sid = re.sub(r"[^a-z0-9._-]", "-", stem.lower().replace("/", "__")).lstrip("._-") or "video"
+    sid = sid.replace("..", "-")[:100]
+    if sid != stem:
+        sid += "-" + hashlib.sha256(rel.encode()).hexdigest()[:8]
+    return check_id(sid)
+
+
+def plan_from_folder(folder, seed: int = 0, prompts: dict | None = None, labels_from_dirs=True) -> Plan:
+    """A plan whose samples are the videos of `folder` as they are (recursive, sorted, a stem
+    held as both .npy and a container counted once: the exact .npy). `prompts` maps a video's
+    stem or relative path (without extension) to its prompt (CLIPSIM); a video's class label is
+    its sub-folder. The listing's skipped files are returned in `Plan.skipped`."""
+    from pathlib import Path
+
+    from ..data.realvideos import list_video_files
+
+    root = Path(folder)
+    files = list_video_files(root)
+    chosen: dict[str, Path] = {}
+    skipped = []
+    for f in files:
+        rel = f.relative_to(root).as_posix()
+        key = rel.rsplit(".", 1)[0]
+        if key in chosen:
+            keep, drop = (f, chosen[key]) if f.suffix.lower() == ".npy" else (chosen[key], f)
+            chosen[key] = keep
+            skipped.append((drop.relative_to(root).as_posix(), f"duplicate of {keep.name}"))
+        else:
+            chosen[key] = f
+    items = []
+    for key in sorted(chosen):
+        f = chosen[key]
+        rel = f.relative_to(root).as_posix()
+        prompt = ""
+        if prompts is not None:
+            prompt = prompts.get(key, prompts.get(f.stem))
+            if prompt is None:
+                prompt = ""
+        label = rel.split("/")[0] if labels_from_dirs and "/" in rel else None
+        sid = folder_sample_id(rel)
+        items.append(PlanItem(sid, prompt, derive_seed(seed, sid), label, rel, str(f.resolve())))
+    ids = [it.sample_id for it in items]
+    if len(set(ids)) != len(ids):
+        raise ConfigError(f"{root}: two videos map to the same sample id (names differing only in case?)")
+    return Plan(tuple(items), f"folder {root}", tuple(skipped))
 
 
 def build_plan(config) -> Plan:
@@ -89,12 +151,12 @@ def _read_plan(rd: RunDir) -> Plan:
         try:
             d = json.loads(line)
             items.append(PlanItem(check_id(d["sample_id"]), d["prompt"], int(d["seed"]),
-                                  d.get("label"), d.get("video_id")))
+                                  d.get("label"), d.get("video_id"), d.get("path")))
         except (ValueError, KeyError, TypeError) as e:
             raise RunDirError(f"{rd.plan_jsonl}:{n}: bad plan line ({e})") from None
     meta = rd.root / "plan.meta.json"
-    desc = json.loads(meta.read_text(encoding="utf-8")).get("prompt_set", "") if meta.is_file() else ""
-    return Plan(tuple(items), desc)
+    m = json.loads(meta.read_text(encoding="utf-8")) if meta.is_file() else {}
+    return Plan(tuple(items), m.get("prompt_set", ""), tuple(map(tuple, m.get("skipped", []))))
 
 
 def load_or_create_plan(rd: RunDir, config, plan: Plan | None = None) -> Plan:
@@ -114,7 +176,8 @@ def load_or_create_plan(rd: RunDir, config, plan: Plan | None = None) -> Plan:
     plan = plan or build_plan(config)
     atomic_write_bytes(rd.root / "plan.meta.json",
                        json.dumps({"prompt_set": plan.prompt_set, "n": len(plan),
-                                   "plan_sha256": plan.hash}, ensure_ascii=False).encode())
+                                   "plan_sha256": plan.hash, "skipped": list(plan.skipped)},
+                                  ensure_ascii=False).encode())
     atomic_write_bytes(rd.plan_jsonl, plan.to_jsonl().encode("utf-8"))
     return _read_plan(rd)
 

@@ -94,6 +94,13 @@ class RunDir:
         # the .json is written after the .npy, so its presence means the sample is complete
         return self.sample(sid, "json").is_file() and self.sample(sid, "npy").is_file()
 
+    def is_ready(self, item) -> bool:
+        """A plan item's video is there: its own file (a folder evaluated as it is), or the
+        generated sample."""
+        if getattr(item, "path", None):
+            return Path(item.path).exists()
+        return self.is_generated(item.sample_id)
+
     def has_feature(self, key: str, sid: str) -> bool:
         return self.feature(key, sid).is_file()
 

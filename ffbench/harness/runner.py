@@ -21,7 +21,7 @@ from .. import __version__
 from .config import RunConfig
 from .evaluate import evaluate_run
 from .features import build_extractor_for, extract_features, feature_specs
-from .generate import generate_samples, load_model, model_info
+from .generate import generate_samples, load_model, model_info, record_failure
 from .plan import load_or_create_plan, shard_items
 from .rundir import RunDir, atomic_write_json, crash_point, read_json
 from .shard import ShardInfo, barrier, detect_shard, finish
@@ -75,12 +75,16 @@ def _free_memory(gen) -> None:
 
 def _work(rd: RunDir, plan, config: RunConfig, info: ShardInfo, generator, progress: bool) -> dict:
     """This rank's generation and feature passes; returns its counts and timings."""
-    from .features import _device
+    from .features import device as _device
 
     items = shard_items(plan, info.rank, info.world)
     tag = f" [{info.rank}/{info.world}]" if info.world > 1 else ""
     timings, counts = {}, {}
-    todo_gen = [it for it in items if not rd.is_generated(it.sample_id) and rd.failure(it.sample_id) is None]
+    for it in items:
+        if it.path and not rd.is_ready(it) and rd.failure(it.sample_id) is None:
+            record_failure(rd, it.sample_id, "read", f"{it.path}: file not found")
+    todo_gen = [it for it in items if not it.path and not rd.is_generated(it.sample_id)
+                and rd.failure(it.sample_id) is None]
     t0 = time.perf_counter()
     if todo_gen:
         gen = generator if generator is not None else load_model(config, device=_device())
@@ -93,9 +97,9 @@ def _work(rd: RunDir, plan, config: RunConfig, info: ShardInfo, generator, progr
             del gen
             _free_memory(None)
     timings["generate_s"] = time.perf_counter() - t0
-    for spec in feature_specs(config.metrics):
+    for spec in feature_specs(config.protocols()):
         t0 = time.perf_counter()
-        pending = [it for it in items if rd.is_generated(it.sample_id)
+        pending = [it for it in items if rd.is_ready(it)
                    and rd.failure(it.sample_id) is None and not rd.has_feature(spec.key, it.sample_id)]
         if pending:
             ext = build_extractor_for(spec, config)
@@ -109,6 +113,20 @@ def _work(rd: RunDir, plan, config: RunConfig, info: ShardInfo, generator, progr
                                                  "counts": counts, "timings": timings})
     return {"rank": info.rank, "world": info.world, "n_items": len(items), "counts": counts,
             "timings": timings}
+
+
+def preflight(config: RunConfig) -> None:
+    """Resolve every detector's weight file before anything is generated: a missing CLIP or I3D
+    file is reported now, not after hours of generation (WeightsMissing names file and source)."""
+    from .. import weights
+    from .features import _override
+
+    if config.random_extractors:
+        return
+    for spec in feature_specs(config.protocols()):
+        name = getattr(spec.protocol, "weights", "")
+        if name and not _override(spec, config):
+            weights.resolve(name, verify_digest=False)
 
 
 def _model_meta(rd: RunDir, config: RunConfig) -> dict:
@@ -184,6 +202,7 @@ def run(config: RunConfig, *, shard: str | None = None, merge: bool = False,
 
         if not Path(config.real.stats).is_file():  # fail before hours of generation, not after
             raise ConfigError(f"[real] stats = {config.real.stats!r}: file does not exist")
+    preflight(config)
     rd = RunDir(config.out)
     info = ShardInfo() if merge else detect_shard(shard)
     if merge and shard:

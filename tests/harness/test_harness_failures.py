@@ -157,8 +157,8 @@ def test_extract_stage_failures_are_recorded(tmp_path, stats):
                       model_overrides={"frames": 8})
     res = in_process(cfg)
     assert res["n_failed"] == 4 and res["n_samples"] == 0
-    assert {f["stage"] for f in res["failures"]} == {"extract"}
-    assert "needs 16" in res["failures"][0]["error"]
+    assert {f["stage"] for f in res["failures"]} == {"clip"}
+    assert "too short: 8 frames < 16" in res["failures"][0]["error"]
     (score,) = res["scores"]
     assert score["value"] is None and "at least 2" in score["extra"]["error"]
 

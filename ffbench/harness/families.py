@@ -1,0 +1,240 @@
+"""Metric families: everything the engine needs to know about a metric, in one registry.
+
+A family declares, for a protocol of its metric: the feature pass it needs (`feature_key`,
+`build_extractor`), the clip rule of generated and real videos (`ffbench.clips.ClipSpec`), the
+per-sample features (`sample_features`), whether it needs real statistics (`needs_real`) and the
+score (`score`). The harness (features.py, evaluate.py) loops over families and never asks
+"which metric is this"; adding a metric is one family plus protocol entries plus report labels
+(docs/DESIGN.md, "One engine").
+
+Per-sample features are what the run directory keeps under features/<key>/<id>.npy:
+- fvd, is: the extractor output [D] float32 of the protocol's clip (I3D logits / C3D probs);
+- clipsim: per-frame cosines [T] float64 between frame and prompt embeddings (unscaled).
+"""
+from __future__ import annotations
+
+import hashlib
+import importlib
+
+import numpy as np
+
+from .. import protocols as P
+from ..clips import ClipSpec
+from ..errors import ConfigError
+
+__all__ = ["Family", "FAMILIES", "family", "feature_key", "bootstrap_rng", "percentile_ci",
+           "weights_tag", "CI_LEVEL"]
+
+CI_LEVEL = 0.95
+CLIPSIM_DEFAULT_RESAMPLES = 1000
+
+
+def _slug(s: str) -> str:
+    out = "".join(c if c.isalnum() else "-" for c in s.lower())
+    while "--" in out:
+        out = out.replace("--", "-")
+    return out.strip("-")
+
+
+def bootstrap_rng(seed: int, name: str) -> np.random.Generator:
+    """Resampling generator seeded from (run seed, metric): a CI is reproducible."""
+    h = hashlib.sha256(f"{seed}\0bootstrap\0{name}".encode()).digest()
+    return np.random.default_rng(int.from_bytes(h[:8], "little"))
+
+
+def percentile_ci(values) -> tuple[float | None, float | None]:
+    """95 % percentile interval of the finite values (None, None when there are none)."""
+    v = np.asarray([x for x in values if x is not None and np.isfinite(x)], dtype=np.float64)
+    if v.size == 0:
+        return None, None
+    a = (1 - CI_LEVEL) / 2
+    return float(np.quantile(v, a)), float(np.quantile(v, 1 - a))
+
+
+def weights_tag(info: dict, override: str = "") -> str:
+    """What keys cached real statistics by extractor: its weights sha256, the factory of an
+    [extractors] override, and the random-weights seed (random weights never meet real ones)."""
+    tag = info.get("weights_sha256") or ""
+    if override:
+        tag = f"override:{override}:{tag}"
+    if info.get("random_weights"):
+        tag = f"random:{tag or info.get('extractor', '')}:seed0"
+    return tag
+
+
+class Family:
+    """Base: a metric whose features come from one video extractor (FVD, IS)."""
+
+    metric = ""
+    kind = "video"          # "video": one clip per sample; "text-video": frames + prompt
+    needs_real = False
+
+    def feature_key(self, p) -> str:
+        raise NotImplementedError
+
+    def extractor_name(self, p) -> str:
+        return p.extractor
+
+    def extractor_options(self, p, random_weights: bool) -> dict:
+        return {}
+
+    def build_extractor(self, p, *, random_seed: int | None, device, override: str = ""):
+        """The protocol's extractor: an override factory, random weights (marked) or real
+        weights via ffbench.weights (a missing file raises WeightsMissing; never a fallback)."""
+        if override:
+            mod, _, attr = override.partition(":")
+            try:
+                factory = getattr(importlib.import_module(mod), attr)
+            except (ImportError, AttributeError) as e:
+                raise ConfigError(f"[extractors] {self.extractor_name(p)} = {override!r}: {e}") from None
+            return factory(protocol=p, random_seed=random_seed, device=device)
+        from ..metrics.extractors import build_extractor
+
+        ext = build_extractor(p.extractor, None, random_seed,
+                              **self.extractor_options(p, random_seed is not None))
+        return ext.to(device) if hasattr(ext, "to") else ext
+
+    def clip_spec(self, p, role: str = "fake", seed: int = 0) -> ClipSpec:
+        return ClipSpec.for_protocol(p, role, seed)
+
+    def sample_features(self, ext, clips: list, batch_size: int) -> np.ndarray:
+        """Features [N, D] float32 of same-shape clips, always in batches of exactly
+        `batch_size` (the last one padded by repeating its last clip, padding rows dropped), so
+        the network sees the same tensor shapes whatever the shard split or command."""
+        import torch
+
+        out = []
+        for i in range(0, len(clips), batch_size):
+            part = clips[i:i + batch_size]
+            n = len(part)
+            part = part + [part[-1]] * (batch_size - n)
+            with torch.inference_mode():
+                feats = ext(torch.stack(part))
+            out.append(feats[:n].detach().float().cpu().numpy())
+        return np.concatenate(out).astype(np.float32)
+
+    def score(self, p, arrays: list, *, real=None, bootstrap: int = 0, seed: int = 0) -> dict:
+        raise NotImplementedError
+
+
+class FVDFamily(Family):
+    metric = "fvd"
+    needs_real = True
+
+    def feature_key(self, p) -> str:
+        stride = f"-s{p.frame_stride}" if p.frame_stride != 1 else ""
+        return _slug(f"{p.extractor}-{p.resize}{p.resolution}-{p.num_frames}f{stride}-{p.fake_clip}")
+
+    def extractor_options(self, p, random_weights: bool) -> dict:
+        if p.extractor == "i3d-torchscript":
+            # the TorchScript I3D resizes inside the network; a random stand-in may be built
+            # smaller for smoke tests (the protocol's resolution then differs, and so its hash)
+            return {"stand_in_resolution": p.resolution} if random_weights and p.resolution != 224 else {}
+        return {"resize": p.resize, "resolution": p.resolution}
+
+    def score(self, p, arrays, *, real=None, bootstrap=0, seed=0) -> dict:
+        from ..metrics.fvd import fvd_from_stats
+        from ..metrics.stats import GaussianStats
+
+        if len(arrays) < 2:
+            raise ConfigError(f"FVD needs at least 2 generated videos, got {len(arrays)}")
+        x = np.stack(arrays).astype(np.float32).astype(np.float64)  # StyleGAN-V casts to float32 first
+        if real.dim != x.shape[1]:
+            raise ConfigError(f"{p.name}: real statistics are {real.dim}-d, features {x.shape[1]}-d")
+        value = fvd_from_stats(real, GaussianStats.from_features(x), p)
+        out = {"value": value, "std": None, "ci_low": None, "ci_high": None,
+               "extra": {"n_real": real.n, "real_source": real.meta.get("source", ""),
+                         "sqrtm": p.sqrtm, "covariance": p.covariance}}
+        if bootstrap:
+            rng = bootstrap_rng(seed, p.name)
+            vals = [fvd_from_stats(real, GaussianStats.from_features(x[rng.integers(0, len(x), len(x))]), p)
+                    for _ in range(bootstrap)]
+            out["ci_low"], out["ci_high"] = percentile_ci(vals)
+            out["extra"].update(bootstrap=bootstrap, bootstrap_std=float(np.std(vals)))
+        return out
+
+
+class ISFamily(Family):
+    metric = "is"
+
+    def feature_key(self, p) -> str:
+        return _slug(f"{p.extractor}-{p.num_frames}f-{p.clip}")
+
+    def score(self, p, arrays, *, real=None, bootstrap=0, seed=0) -> dict:
+        from ..metrics.inception import inception_score_from_probs
+
+        if not arrays:
+            raise ConfigError("IS needs generated videos, got none")
+        probs = np.stack(arrays).astype(np.float64)
+
+        def score(q):
+            return inception_score_from_probs(q, p.splits, p.split_rule, p.shuffle_seed, p.eps)
+
+        mean, std = score(probs)
+        out = {"value": mean, "std": std, "ci_low": None, "ci_high": None,
+               "extra": {"splits": p.splits, "split_rule": p.split_rule}}
+        if bootstrap:
+            rng = bootstrap_rng(seed, p.name)
+            vals = [score(probs[rng.integers(0, len(probs), len(probs))])[0] for _ in range(bootstrap)]
+            out["ci_low"], out["ci_high"] = percentile_ci(vals)
+            out["extra"]["bootstrap"] = bootstrap
+        return out
+
+
+class CLIPSIMFamily(Family):
+    metric = "clipsim"
+    kind = "text-video"
+
+    def feature_key(self, p) -> str:
+        return _slug(f"clip-{p.backbone}")
+
+    def extractor_name(self, p) -> str:
+        return "clip"
+
+    def build_extractor(self, p, *, random_seed, device, override=""):
+        if override:
+            return super().build_extractor(p, random_seed=random_seed, device=device, override=override)
+        from ..metrics.extractors.clip import CLIPExtractor
+
+        return CLIPExtractor.from_protocol(p, device=device, random_weights=random_seed is not None,
+                                           seed=random_seed or 0)
+
+    def clip_spec(self, p, role="fake", seed=0):
+        return None  # every frame
+
+    def video_features(self, ext, video, prompt: str) -> np.ndarray:
+        """Per-frame cosines [T] float64 of one video and its prompt (unscaled)."""
+        import torch
+
+        with torch.inference_mode():
+            text, _ = ext.encode_texts([prompt])
+            img = ext.encode_images(video)
+            return (img * text[0]).sum(-1).double().cpu().numpy()
+
+    def score(self, p, arrays, *, real=None, bootstrap=0, seed=0) -> dict:
+        per = np.asarray([float(np.mean(c)) for c in arrays], dtype=np.float64) * float(p.scale)
+        if per.size == 0:
+            raise ConfigError(f"{p.name}: no videos")
+        b = bootstrap or CLIPSIM_DEFAULT_RESAMPLES
+        rng = bootstrap_rng(seed, p.name)
+        lo, hi = percentile_ci(per[rng.integers(0, per.size, (b, per.size))].mean(1))
+        return {"value": float(per.mean()), "std": float(per.std()), "ci_low": lo, "ci_high": hi,
+                "per_sample": per, "extra": {"scale": p.scale, "bootstrap": b,
+                                             "frames": int(sum(len(c) for c in arrays))}}
+
+
+FAMILIES: dict[str, Family] = {f.metric: f for f in (FVDFamily(), ISFamily(), CLIPSIMFamily())}
+
+
+def family(p) -> Family:
+    """The family of a protocol (object or name)."""
+    p = P.get(p) if isinstance(p, str) else p
+    try:
+        return FAMILIES[p.metric]
+    except KeyError:
+        raise ConfigError(f"{p.name}: metric {p.metric!r} has no family in the engine "
+                          f"(known: {', '.join(FAMILIES)})") from None
+
+
+def feature_key(p) -> str:
+    return family(p).feature_key(p)

@@ -1,0 +1,106 @@
+"""Real-video statistics for FVD: the one function behind `ffbench run`, `evaluate fvd --real`
+and `stats compute`, with the one cache key and the one protocol check.
+
+Where the statistics come from, in order: a statistics file the user gives (`.npz` from
+`ffbench stats`, or a StyleGAN-V / cd-fvd `.pkl`); the statistics cache
+($FFBENCH_HOME/stats, ffbench.metrics.stats.StatsCache); else computed from the real set
+(`ffbench.data.real_video_set`: a dataset name or a folder, recursive, sorted, the protocol's
+clip rule; short and corrupt files counted and named) with the protocol's extractor, then cached.
+
+The cache key is (protocol hash, real-set key, extractor weights tag); the real-set key covers the
+manifest hash of the files' bytes, the clip rule with its seed and the number of clips
+(`RealVideoSet.cache_key`). Every command computes it the same way, so `stats compute` fills the
+cache that `run` and `evaluate` read.
+"""
+from __future__ import annotations
+
+import logging
+import numpy as np
+
+from ..errors import ConfigError
+
+__all__ = ["real_statistics", "check_stats"]
+
+log = logging.getLogger(__name__)
+
+
+def check_stats(stats, protocol, dim: int | None, where: str) -> None:
+    """Refuse statistics made under another protocol or of another feature dimension."""
+    from ..metrics.stats import StatsError
+
+    ph = stats.meta.get("protocol_hash")
+    if ph is not None and ph != protocol.hash:
+        raise StatsError(f"{where}: statistics made under {stats.meta.get('protocol')} "
+                         f"({str(ph)[:12]}), not {protocol.name} ({protocol.short_hash}); they are "
+                         "not comparable")
+    if dim is not None and stats.dim != dim:
+        raise StatsError(f"{where}: {stats.dim}-d statistics, the extractor gives {dim}-d features")
+
+
+def real_statistics(protocol, extractor, *, source=None, root=None, stats_file=None,
+                    num_videos: int | None = None, seed: int = 0, batch_size: int = 8,
+                    tag: str = "", use_cache: bool = True, progress: bool = True):
+    """GaussianStats (float64 Σx, Σxxᵀ, N) of the real set under an FVD `protocol`.
+
+    protocol: FVDProtocol object; extractor: its feature extractor (already built);
+    source: dataset name (ucf101, msrvtt, demo) or folder; stats_file: a statistics file instead;
+    num_videos: None = the protocol's num_real; seed: clip-offset seed (random-offset rule);
+    tag: extractor weights tag (families.weights_tag). `meta["source"]` says where they came from
+    (file:... or videos:...; `cache_file` when the cache holds them) and `meta["real_set"]` the used/skipped counts and names.
+    Raises StatsError / DatasetError / ConfigError with the file or folder named.
+    """
+    from ..metrics.stats import GaussianStats, StatsCache, load_stats
+    from .families import family
+
+    dim = getattr(extractor, "feature_dim", None)
+    if stats_file:
+        stats = load_stats(stats_file)
+        check_stats(stats, protocol, dim, str(stats_file))
+        stats.meta["source"] = f"file:{stats_file}"
+        return stats
+    if not source:
+        raise ConfigError(f"{protocol.name}: no real videos given (a dataset name, a folder or a "
+                          "statistics file)")
+    from ..data import real_video_set
+
+    rvs = real_video_set(source, protocol, root=root, num_videos=num_videos, seed=seed,
+                         progress=progress)
+    cache = StatsCache() if use_cache else None
+    key = rvs.cache_key()
+    if cache is not None:
+        stats = cache.get(protocol, key, tag)
+        if stats is not None:
+            stats.meta["cache_file"] = str(cache.path_for(protocol, key, tag))
+            return stats
+    fam = family(protocol)
+    feats, batch = [], []
+
+    def flush():
+        if batch:
+            feats.append(fam.sample_features(extractor, batch, batch_size))
+            batch.clear()
+
+    for clip in rvs:
+        if batch and tuple(clip.video.shape) != tuple(batch[0].shape):
+            flush()
+        batch.append(clip.video)
+        if len(batch) == batch_size:
+            flush()
+    flush()
+    real_set = rvs.describe()
+    if not feats:
+        st = real_set["stats"]
+        raise ConfigError(f"{protocol.name}: no usable real videos in {source} "
+                          f"({st['listed']} listed; {st['discarded_short']} too short: "
+                          f"{_names(st['short_files'])}; {st['corrupt']} corrupt: "
+                          f"{_names(st['corrupt_files'])})")
+    x = np.concatenate(feats).astype(np.float64)
+    stats = GaussianStats.from_features(x, meta={"real_set": real_set, "source": f"videos:{source}"})
+    if cache is not None:
+        stats.meta["cache_file"] = str(cache.put(protocol, key, tag, stats))
+    return stats
+
+
+def _names(rows, k: int = 5) -> str:
+    names = [str(r[0]) for r in rows]
+    return ", ".join(names[:k]) + (f" and {len(names) - k} more" if len(names) > k else "") or "-"
