@@ -11,11 +11,11 @@ reported (a generation run may have failed on some) but do not stop the evaluati
 from __future__ import annotations
 
 import json
-import math
 import sys
 from pathlib import Path
 
-from ._util import add_command, print_json, print_table
+from ._engine_cli import add_engine_options, add_store_options
+from ._util import add_command, print_table
 
 _FORMAT_HELP = __doc__.split("\n", 2)[2]
 
@@ -86,56 +86,44 @@ def _protocol_name(args) -> str:
 
 
 def _run(args) -> int:
-    import torch
-
     from ..errors import ConfigError, FFBenchError
-    from ..metrics.clipsim import CLIPSIM
-    from ..video import list_videos, read_video
+    from ..harness.plan import plan_from_folder
+    from ._engine_cli import emit_result, evaluate_folder, folder_config, score_result
 
     if args.protocol != "clipsim@vit-b-32" and args.backbone is not None:
         raise ConfigError("give --protocol or --backbone, not both")
     name = _protocol_name(args)
     prompts = load_prompts_file(args.prompts)
-    files = list_videos(args.videos)
-    if not files:
+    config = folder_config(args, name, fake=args.videos)
+    plan = plan_from_folder(args.videos, 0, prompts)  # checked before any network is loaded
+    if not plan.items:
         raise FFBenchError(f"{args.videos}: no video files")
-    by_stem: dict[str, Path] = {}
-    for f in files:
-        if f.stem in by_stem:
-            raise FFBenchError(f"{args.videos}: two videos named {f.stem!r}: {by_stem[f.stem].name}, {f.name}")
-        by_stem[f.stem] = f
-    no_prompt = sorted(set(by_stem) - set(prompts))
+    no_prompt = [it.video_id for it in plan.items
+                 if it.video_id.rsplit(".", 1)[0] not in prompts and
+                 it.video_id.rsplit("/", 1)[-1].rsplit(".", 1)[0] not in prompts]
     if no_prompt:
         raise FFBenchError(f"{args.prompts}: no prompt for video(s) {', '.join(no_prompt[:20])}"
                            + (f" and {len(no_prompt) - 20} more" if len(no_prompt) > 20 else ""))
-    no_video = sorted(set(prompts) - set(by_stem))
+    stems = {it.video_id.rsplit("/", 1)[-1].rsplit(".", 1)[0] for it in plan.items} | \
+        {it.video_id.rsplit(".", 1)[0] for it in plan.items}
+    no_video = sorted(set(prompts) - stems)
     if no_video and not args.json:
         print(f"note: {len(no_video)} prompt(s) have no video: {', '.join(no_video[:10])}", file=sys.stderr)
-
-    device = args.device or ("cuda" if torch.cuda.is_available() else "cpu")
-    metric = CLIPSIM(name, weights_path=args.weights, device=device,
-                     random_weights=args.random_weights, seed=args.seed, batch_size=args.batch_size)
-    rows = []
-    for stem, f in by_stem.items():
-        video = read_video(f)
-        metric.update([video], [prompts[stem]])
-        rows.append({"video": stem, "file": f.name, "frames": int(video.shape[0])})
-    for row, s in zip(rows, metric.per_video_scores().tolist()):
-        row["clipsim"] = s
-    value = float(metric.compute())
-    info = metric.describe()
-    result = {**info, "value": value, "prompts_file": str(args.prompts),
-              "prompts_without_video": no_video, "per_video": rows}
-    if args.json:
-        print_json(result)
-        return 0
-    if info["random_weights"]:
-        print("WARNING: random weights (--random-weights): numbers are not CLIPSIM of any real model")
-    print_table([{**r, "clipsim": f"{r['clipsim']:.4f}"} for r in rows], ["video", "frames", "clipsim"])
-    print(f"\n{name} ({info['backbone']}, protocol {metric.protocol.short_hash}): "
-          f"{value:.4f} over {info['num_videos']} videos, {info['num_frames']} frames; "
-          f"{info['truncated_prompts']} prompt(s) truncated to {metric.protocol.context_length} tokens")
-    return 0 if math.isfinite(value) else 1
+    results = evaluate_folder(config, prompts=prompts, quiet=args.quiet or args.json)
+    r = score_result(results)
+    per = results["per_sample"].get(name, {})
+    r["per_video"] = [{"video": it.video_id, "clipsim": per[it.sample_id]}
+                      for it in plan.items if it.sample_id in per]
+    r["prompts_file"] = str(args.prompts)
+    r["prompts_without_video"] = no_video
+    if not args.json and r["per_video"]:
+        print_table([{"video": row["video"], "clipsim": f"{row['clipsim']:.4f}"} for row in r["per_video"]],
+                    ["video", "clipsim"])
+        print()
+    value = "not computed" if r["value"] is None else f"{r['value']:.4f}"
+    ci = f" (95% CI {r['ci_low']:.4f}..{r['ci_high']:.4f})" if r.get("ci_low") is not None else ""
+    return emit_result(args, r, f"{name} (protocol {r['protocol_hash'][:12]}): {value}{ci} over "
+                                f"{r['n_fake']} videos, {r.get('frames', 0)} frames")
 
 
 def register_evaluate(subparsers) -> None:
@@ -149,10 +137,5 @@ def register_evaluate(subparsers) -> None:
     p.add_argument("--protocol", default="clipsim@vit-b-32",
                    help="clipsim@vit-b-32 (default, paper), clipsim100@vit-b-32 (x100), clipsim@vit-b-16, clipsim@vit-l-14")
     p.add_argument("--backbone", default=None, help="ViT-B/32 | ViT-B/16 | ViT-L/14 (picks the unscaled protocol)")
-    p.add_argument("--weights", default=None, help="CLIP .pt file (default: resolved by `ffbench weights`)")
-    p.add_argument("--random-weights", action="store_true",
-                   help="tiny random CLIP instead of real weights (tests only; marked in the output)")
-    p.add_argument("--seed", type=int, default=0, help="seed of --random-weights")
-    p.add_argument("--batch-size", type=int, default=64, help="frames per CLIP forward pass")
-    p.add_argument("--device", default=None, help="torch device (default: cuda if available, else cpu)")
-    p.add_argument("--json", action="store_true", help="machine-readable output")
+    add_engine_options(p)
+    add_store_options(p)

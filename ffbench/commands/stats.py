@@ -1,6 +1,7 @@
 """`ffbench stats compute|show|import`: real-video feature statistics and their cache."""
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 from ._util import add_command, add_group, print_json, print_table
@@ -8,7 +9,8 @@ from ._util import add_command, add_group, print_json, print_table
 
 def register(subparsers) -> None:
     from ..protocols import names
-    from .evaluate_fvd import FVD_DEFAULT, add_extractor_options
+    from ._engine_cli import add_engine_options
+    from .evaluate_fvd import FVD_DEFAULT
 
     _, sub = add_group(subparsers, "stats", help="real-video feature statistics (FVD) and their cache")
 
@@ -18,10 +20,11 @@ def register(subparsers) -> None:
                                 "videos in DIR; stored in the cache keyed by (protocol hash, "
                                 "dataset manifest hash, weights sha256) and optionally to --out.")
     c.add_argument("--protocol", default=FVD_DEFAULT, choices=names("fvd"))
-    c.add_argument("--real", required=True, metavar="DIR", help="directory of real videos")
+    c.add_argument("--real", required=True, metavar="DIR|DATASET",
+                   help="folder of real videos (recursive) or a dataset name")
     c.add_argument("--out", metavar="FILE.npz", help="also write the statistics here")
     c.add_argument("--clip-seed", type=int, default=0, help="seed of real-clip offsets (default 0)")
-    add_extractor_options(c)
+    add_engine_options(c)
 
     s = add_command(sub, "show", help="describe a statistics file, or list the cache",
                     func=run_show)
@@ -53,31 +56,32 @@ def _summary(stats, path) -> dict:
 
 
 def run_compute(args) -> int:
-    from ..metrics.stats import StatsCache, manifest_hash
-    from ..video import list_videos
-    from .evaluate_fvd import protocol_and_extractor, real_statistics
+    """The engine's real-statistics stage (harness.realstats), filling the cache run and
+    evaluate read."""
+    from ..harness.features import build_extractor_for, extractor_info, feature_specs
+    from ..harness.realstats import real_statistics
+    from ._engine_cli import folder_config
 
-    if not Path(args.real).is_dir():
-        from ..errors import ConfigError
-
-        raise ConfigError(f"--real {args.real}: not a directory")
-    args.no_cache = False
-    protocol, extractor = protocol_and_extractor(args, "fvd")
-    stats, source = real_statistics(args, protocol, extractor)
-    manifest = manifest_hash(list_videos(args.real), Path(args.real), extra=f"clip-seed={args.clip_seed}")
-    cache_path = StatsCache().path_for(protocol, manifest, extractor.weights_sha256)
+    config = folder_config(args, args.protocol, real=args.real, clip_seed=args.clip_seed)
+    (spec,) = feature_specs(config.protocols())
+    ext = build_extractor_for(spec, config)
+    stats = real_statistics(spec.protocol, ext, source=args.real, seed=args.clip_seed,
+                            batch_size=config.feature_batch_size,
+                            tag=extractor_info(ext, spec, config)["weights_tag"],
+                            progress=not (args.quiet or args.json))
     if args.out:
-        stats.meta.update(protocol=protocol.name, protocol_hash=protocol.hash,
-                          manifest_hash=manifest, weights_sha256=extractor.weights_sha256)
         stats.save(args.out)
-    result = _summary(stats, args.out or cache_path)
-    result.update(cached=str(cache_path), from_cache=source.startswith("cache:"))
+    result = _summary(stats, args.out or stats.meta.get("cache_file"))
     if args.json:
         print_json(result)
     else:
-        print(f"{protocol.name}: {stats.n} real clips, {stats.dim}-d -> {cache_path}"
-              + (f" and {args.out}" if args.out else "")
-              + (" (already cached)" if result["from_cache"] else ""))
+        print(f"{spec.protocol.name}: {stats.n} real clips, {stats.dim}-d -> {stats.meta.get('cache_file')}"
+              + (f" and {args.out}" if args.out else ""))
+        rs = stats.meta.get("real_set", {}).get("stats", {})
+        for kind, rows in (("too short", rs.get("short_files", [])), ("corrupt", rs.get("corrupt_files", []))):
+            if rows:
+                print(f"skipped {len(rows)} {kind}: " + ", ".join(str(r[0]) for r in rows[:20]),
+                      file=sys.stderr)
     return 0
 
 

@@ -58,7 +58,7 @@ __all__ = ["RunConfig", "RealConfig", "load_run_config", "parse_run_config", "pa
 # shorthand -> protocol (`--metrics fvd,clipsim,is`)
 METRIC_DEFAULTS = {"fvd": "fvd@stylegan-v-2048x16", "is": "is@c3d-ucf101",
                    "clipsim": "clipsim@vit-b-32"}
-EXECUTION_FIELDS = ("out", "max_failures", "bootstrap", "db")
+EXECUTION_FIELDS = ("out", "max_failures", "bootstrap", "db", "extractor_weights")
 
 
 @dataclass(frozen=True)
@@ -100,6 +100,7 @@ class RunConfig:
     max_failures: int = 0
     bootstrap: int = 0
     db: str = ""
+    extractor_weights: dict = field(default_factory=dict)  # extractor name -> explicit weights file
 
     def to_dict(self) -> dict:
         d = asdict(self)
@@ -214,7 +215,9 @@ def _entry_point(where: str, key: str, value: str) -> str:
     return value
 
 
-def parse_run_config(data: dict, src: str = "<config>") -> RunConfig:
+def parse_run_config(data: dict, src: str = "<config>", *, check_model: bool = True) -> RunConfig:
+    """Validate a config table completely (before anything is written). `check_model=False`
+    for configs that generate nothing (`stats compute`)."""
     if not isinstance(data, dict):
         raise ConfigError(f"{src}: a run config is a table of keys")
     data = dict(data)
@@ -258,7 +261,7 @@ def parse_run_config(data: dict, src: str = "<config>") -> RunConfig:
                           "numbers use the protocol's size")
     if kw.get("resolution", 0) < 0:
         raise ConfigError(f"{src}: resolution must be >= 0")
-    kw["model_config_hash"] = "" if kw.get("source") else model_config_hash(kw["model"])
+    kw["model_config_hash"] = "" if kw.get("source") or not check_model else model_config_hash(kw["model"])
     return RunConfig(**kw)
 
 

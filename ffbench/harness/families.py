@@ -78,7 +78,8 @@ class Family:
     def extractor_options(self, p, random_weights: bool) -> dict:
         return {}
 
-    def build_extractor(self, p, *, random_seed: int | None, device, override: str = ""):
+    def build_extractor(self, p, *, random_seed: int | None, device, override: str = "",
+                        weights_path=None):
         """The protocol's extractor: an override factory, random weights (marked) or real
         weights via ffbench.weights (a missing file raises WeightsMissing; never a fallback)."""
         if override:
@@ -90,7 +91,7 @@ class Family:
             return factory(protocol=p, random_seed=random_seed, device=device)
         from ..metrics.extractors import build_extractor
 
-        ext = build_extractor(p.extractor, None, random_seed,
+        ext = build_extractor(p.extractor, weights_path, random_seed,
                               **self.extractor_options(p, random_seed is not None))
         return ext.to(device) if hasattr(ext, "to") else ext
 
@@ -191,13 +192,13 @@ class CLIPSIMFamily(Family):
     def extractor_name(self, p) -> str:
         return "clip"
 
-    def build_extractor(self, p, *, random_seed, device, override=""):
+    def build_extractor(self, p, *, random_seed, device, override="", weights_path=None):
         if override:
             return super().build_extractor(p, random_seed=random_seed, device=device, override=override)
         from ..metrics.extractors.clip import CLIPExtractor
 
-        return CLIPExtractor.from_protocol(p, device=device, random_weights=random_seed is not None,
-                                           seed=random_seed or 0)
+        return CLIPExtractor.from_protocol(p, path=weights_path, device=device,
+                                           random_weights=random_seed is not None, seed=random_seed or 0)
 
     def clip_spec(self, p, role="fake", seed=0):
         return None  # every frame

@@ -71,8 +71,10 @@ def _override(spec: FeatureSpec, config) -> str:
 def build_extractor_for(spec: FeatureSpec, config, dev=None):
     """The extractor of a feature pass: an [extractors] override, a random one (marked), or
     real weights via ffbench.weights (a missing file raises WeightsMissing; never a fallback)."""
-    return spec.family.build_extractor(spec.protocol, random_seed=0 if config.random_extractors else None,
-                                       device=dev or device(), override=_override(spec, config))
+    return spec.family.build_extractor(
+        spec.protocol, random_seed=0 if config.random_extractors else None, device=dev or device(),
+        override=_override(spec, config),
+        weights_path=config.extractor_weights.get(spec.family.extractor_name(spec.protocol)))
 
 
 def extractor_info(ext, spec: FeatureSpec | None = None, config=None) -> dict:

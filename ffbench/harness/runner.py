@@ -126,7 +126,8 @@ def preflight(config: RunConfig) -> None:
     for spec in feature_specs(config.protocols()):
         name = getattr(spec.protocol, "weights", "")
         if name and not _override(spec, config):
-            weights.resolve(name, verify_digest=False)
+            explicit = config.extractor_weights.get(spec.family.extractor_name(spec.protocol))
+            weights.resolve(name, explicit, verify_digest=False)
 
 
 def _model_meta(rd: RunDir, config: RunConfig) -> dict:

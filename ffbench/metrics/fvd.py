@@ -8,9 +8,6 @@ from the cache or a reference file (`set_real_stats`).
 """
 from __future__ import annotations
 
-import hashlib
-import random
-
 import numpy as np
 import torch
 from torchmetrics import Metric
@@ -20,8 +17,7 @@ from .extractors import ExtractorError, FeatureExtractor, build_extractor
 from .frechet import frechet_distance
 from .stats import GaussianStats, StatsError, _check_features, covariance_from_sums
 
-__all__ = ["FVD", "fvd", "fvd_from_features", "fvd_from_stats", "select_clip", "clip_seed",
-           "resolve_protocol", "directory_statistics"]
+__all__ = ["FVD", "fvd", "fvd_from_features", "fvd_from_stats", "resolve_protocol"]
 
 
 def resolve_protocol(protocol, metric: str):
@@ -31,49 +27,14 @@ def resolve_protocol(protocol, metric: str):
     return p
 
 
-def clip_seed(seed: int, sample_id: str) -> int:
-    """Per-sample seed from (run seed, sample id): clips do not depend on order or batching."""
-    return int.from_bytes(hashlib.sha256(f"{seed}\0{sample_id}".encode()).digest()[:8], "little")
-
-
-_clip_seed = clip_seed  # directory_statistics has a parameter of that name
-
-
-def select_clip(video: torch.Tensor, protocol, role: str, seed: int | None = None,
-                source="<tensor>") -> torch.Tensor | None:
-    """The clip the protocol scores from one video uint8 [T,H,W,3]; None if it is discarded.
-
-    Rules (metrics.md §1a addendum): StyleGAN-V real clips take n frames every s from a random
-    offset in [0, T − n·s + s − 1] and drop videos with fewer than n·s frames; generated
-    clips start at frame 0. `seed` drives the offset (use `clip_seed(run_seed, sample_id)`).
-    """
-    from ..video import central_n, consecutive
-
-    rule = protocol.real_clip if role == "real" else protocol.fake_clip
-    n, s = protocol.num_frames, protocol.frame_stride
-    t = video.shape[0]
-    if protocol.discard_short_videos and t < n * s:
-        return None
-    if rule == "first":
-        return consecutive(video, n, 0, s, source=source)
-    if rule == "central":
-        span = (n - 1) * s + 1
-        return consecutive(video, n, max(0, (t - span) // 2), s, source=source) if s > 1 \
-            else central_n(video, n, source=source)
-    if rule == "random-offset":
-        hi = max(0, t - n * s + s - 1)
-        offset = random.Random(0 if seed is None else seed).randint(0, hi)
-        return consecutive(video, n, offset, s, source=source)
-    raise StatsError(f"protocol {protocol.name}: unknown clip rule {rule!r}")
-
-
 class FVD(Metric):
     """FVD of generated vs real videos under `protocol`.
 
     update(videos uint8 [N,T,H,W,3], real: bool): videos with exactly `num_frames` frames are
-    used as given clips; longer ones are clipped by the protocol rule (random offsets from a
-    generator seeded by `seed`; for order-independent offsets use `select_clip` per sample).
-    compute() -> float64 scalar tensor.
+    used as given clips; longer ones are cut by the protocol's clip rule (`ffbench.clips.ClipSpec`,
+    the rule of every entry point; random offsets keyed by `seed` and the video's position in the
+    stream). compute() -> float64 scalar tensor.
+    The score is the engine's (`fvd_from_stats`, as `ffbench run` computes it).
     """
 
     full_state_update = False
@@ -94,7 +55,8 @@ class FVD(Metric):
                                  f"{self.protocol.extractor!r}, got {extractor.name!r}")
         self.extractor = extractor
         self.method = method or self.protocol.sqrtm
-        self._rng = random.Random(seed)
+        self.seed = seed
+        self._seen = {"real": 0, "fake": 0}
         self.real_stats: GaussianStats | None = None
         d = extractor.feature_dim
         for role in ("real", "fake"):
@@ -105,17 +67,21 @@ class FVD(Metric):
 
     # --- feeding ---
     def _clips(self, videos: torch.Tensor, real: bool) -> torch.Tensor:
+        from ..clips import ClipSpec, ShortVideoError
+
         p = self.protocol
         if not isinstance(videos, torch.Tensor) or videos.ndim != 5 or videos.shape[1] == p.num_frames:
             return videos  # the extractor validates layout and dtype
+        role = "real" if real else "fake"
+        spec = ClipSpec.for_protocol(p, role, self.seed)
         clips = []
         for i, v in enumerate(videos):
-            c = select_clip(v, p, "real" if real else "fake", seed=self._rng.getrandbits(63),
-                            source=f"video {i} of the batch")
-            if c is None:
-                raise StatsError(f"video {i} of the batch has {v.shape[0]} frames; protocol "
-                                 f"{p.name} needs {p.num_frames * p.frame_stride}")
-            clips.append(c)
+            key = f"{role}/{self._seen[role]}"
+            self._seen[role] += 1
+            try:
+                clips.append(spec.cut(v, key)[0])
+            except ShortVideoError as e:
+                raise StatsError(f"video {i} of the batch: {e}; protocol {p.name}") from None
         return torch.stack(clips)
 
     def update(self, videos: torch.Tensor, real: bool) -> None:
@@ -210,51 +176,3 @@ def fvd(real_videos: torch.Tensor, fake_videos: torch.Tensor, protocol="fvd@styl
         for i in range(0, videos.shape[0], batch_size):
             metric.update(videos[i:i + batch_size], real=real)
     return float(metric.compute())
-
-
-def directory_statistics(directory, protocol, role: str, extractor: FeatureExtractor,
-                         limit: int | None = None, batch_size: int = 8, clip_seed: int = 0,
-                         progress=None) -> tuple[GaussianStats, dict]:
-    """Σx, Σxxᵀ, N of the protocol's clips from the first `limit` usable videos of a directory.
-
-    Files are taken in sorted order ('the first N', StyleGAN-V); videos too short for the
-    protocol are skipped when it discards short videos. Only `batch_size` clips are held at a
-    time, so memory grows with the batch, not with the number of videos. A real clip's offset
-    comes from `clip_seed(clip_seed, file name)`, independent of order and batching.
-    """
-    from ..video import list_videos, read_video
-
-    p = resolve_protocol(protocol, "fvd")
-    paths = list_videos(directory)
-    if not paths:
-        raise StatsError(f"{directory}: no videos found")
-    d = extractor.feature_dim
-    s, so, n = np.zeros(d), np.zeros((d, d)), 0
-    used, skipped, batch = [], [], []
-
-    def flush():
-        nonlocal s, so, n
-        if batch:
-            x = extractor(torch.stack(batch)).detach().cpu().to(torch.float32).double().numpy()
-            s, so, n = s + x.sum(0), so + x.T @ x, n + x.shape[0]
-            batch.clear()
-
-    for path in paths:
-        if limit is not None and len(used) >= limit:
-            break
-        clip = select_clip(read_video(path), p, role, seed=_clip_seed(clip_seed, path.name),
-                           source=path)
-        if clip is None:
-            skipped.append(path.name)
-            continue
-        if batch and (clip.shape != batch[0].shape or len(batch) >= batch_size):
-            flush()
-        batch.append(clip)
-        used.append(path.name)
-        if progress is not None:
-            progress(len(used))
-    flush()
-    info = {"directory": str(directory), "videos_listed": len(paths), "videos_used": len(used),
-            "videos_skipped_short": len(skipped)}
-    return GaussianStats(s, so, n, {"source": "videos", "role": role}), info
-

@@ -24,7 +24,7 @@ from .extractors import ExtractorError, FeatureExtractor, build_extractor
 from .fvd import resolve_protocol
 from .stats import StatsError
 
-__all__ = ["InceptionScore", "inception_score", "inception_score_from_probs", "directory_probs"]
+__all__ = ["InceptionScore", "inception_score", "inception_score_from_probs"]
 
 
 def _split_scores(p: np.ndarray, splits: int) -> np.ndarray:
@@ -131,26 +131,3 @@ def inception_score(videos: torch.Tensor, protocol="is@c3d-ucf101",
         metric.update(videos[i:i + batch_size])
     mean, std = metric.compute()
     return float(mean), float(std)
-
-
-def directory_probs(directory, protocol, extractor: FeatureExtractor, limit: int | None = None,
-                    batch_size: int = 8) -> tuple[torch.Tensor, dict]:
-    """Class probabilities of the first `limit` videos of a directory (sorted), first 16 frames."""
-    from ..video import list_videos, read_video
-
-    p = resolve_protocol(protocol, "is")
-    paths = list_videos(directory)
-    if not paths:
-        raise StatsError(f"{directory}: no videos found")
-    if limit is not None:
-        paths = paths[:limit]
-    out, batch = [], []
-    for path in paths:
-        clip = read_video(path, num_frames=p.num_frames)  # "first" 16 frames; short is an error
-        if batch and (clip.shape != batch[0].shape or len(batch) >= batch_size):
-            out.append(extractor(torch.stack(batch)).detach().cpu().double())
-            batch.clear()
-        batch.append(clip)
-    if batch:
-        out.append(extractor(torch.stack(batch)).detach().cpu().double())
-    return torch.cat(out), {"directory": str(directory), "videos_used": len(paths)}

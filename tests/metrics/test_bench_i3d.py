@@ -14,7 +14,7 @@ import pytest
 import torch
 
 from ffbench.metrics.extractors import build_extractor
-from ffbench.metrics.fvd import directory_statistics
+from ffbench.harness.realstats import real_statistics
 from ffbench.protocols import get
 from ffbench.video import write_video
 
@@ -95,11 +95,12 @@ def test_memory_grows_with_batch_not_with_videos(tmp_path):
     ex = build_extractor("i3d-400", random_seed=0, resize="short-side-crop", resolution=40, device="cpu")
     ex(torch.zeros(2, 16, 40, 40, 3, dtype=torch.uint8))  # warm-up
 
-    def run(limit):
-        return directory_statistics(tmp_path, protocol, "fake", ex, limit=limit, batch_size=2)
+    def run(limit):  # the engine's real-set reader, no cache
+        return real_statistics(protocol, ex, source=tmp_path, num_videos=limit, batch_size=2,
+                               use_cache=False, progress=False)
 
-    (s2, _), p2 = peak_rss_during(lambda: run(2))
-    (s8, _), p8 = peak_rss_during(lambda: run(6))
+    s2, p2 = peak_rss_during(lambda: run(2))
+    s8, p8 = peak_rss_during(lambda: run(6))
     assert s2.n == 2 and s8.n == 6
     # 3x the videos must not need anything like 3x the memory: one batch is held at a time
     assert p8 < 2 * p2 + 64 * 2**20, (p2, p8)

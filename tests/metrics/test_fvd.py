@@ -8,7 +8,8 @@ import torch
 
 from ffbench import protocols
 from ffbench.metrics.extractors import ExtractorError, build_extractor
-from ffbench.metrics.fvd import FVD, clip_seed, fvd, fvd_from_features, select_clip
+from ffbench.clips import ClipSpec, ShortVideoError
+from ffbench.metrics.fvd import FVD, fvd, fvd_from_features
 from ffbench.metrics.stats import GaussianStats, StatsError
 from ffbench.video import VideoError
 
@@ -86,18 +87,21 @@ def test_real_statistics_from_file(tmp_path):
 
 
 def test_clip_selection_rules():
+    """The one clip rule (ffbench.clips) as FVD protocols use it for each role."""
     p = protocols.get(SG)  # real: random offset, discard short; fake: first
     v = torch.arange(40).view(40, 1, 1, 1).expand(40, 2, 2, 3).to(torch.uint8)
-    assert select_clip(v, p, "fake")[:, 0, 0, 0].tolist() == list(range(16))
-    offs = {int(select_clip(v, p, "real", seed=clip_seed(0, f"v{i}.mp4"))[0, 0, 0, 0]) for i in range(50)}
+    fake, real = ClipSpec.for_protocol(p, "fake"), ClipSpec.for_protocol(p, "real", seed=0)
+    assert fake.cut(v, "x")[0][:, 0, 0, 0].tolist() == list(range(16))
+    offs = {int(real.cut(v, f"v{i}.mp4")[0][0, 0, 0, 0]) for i in range(50)}
     assert len(offs) > 5 and min(offs) >= 0 and max(offs) <= 40 - 16
-    a = select_clip(v, p, "real", seed=clip_seed(7, "x.mp4"))
-    assert torch.equal(a, select_clip(v, p, "real", seed=clip_seed(7, "x.mp4")))
-    assert select_clip(v[:15], p, "real") is None  # StyleGAN-V discards short videos
+    seven = ClipSpec.for_protocol(p, "real", seed=7)
+    assert torch.equal(seven.cut(v, "x.mp4")[0], seven.cut(v, "x.mp4")[0])
+    with pytest.raises(ShortVideoError, match="too short"):  # StyleGAN-V discards short videos
+        real.cut(v[:15], "x")
     strided = dataclasses.replace(p, frame_stride=2, real_clip="central", discard_short_videos=False)
-    assert select_clip(v, strided, "real")[:, 0, 0, 0].tolist() == list(range(4, 35, 2))
-    with pytest.raises(VideoError, match="needs"):
-        select_clip(v[:12], protocols.get("fvd@videogpt"), "fake")
+    assert ClipSpec.for_protocol(strided, "real").cut(v, "x")[0][:, 0, 0, 0].tolist() == list(range(4, 35, 2))
+    with pytest.raises(ShortVideoError, match="12 frames < 16"):
+        ClipSpec.for_protocol(protocols.get("fvd@videogpt"), "fake").cut(v[:12], "x")
 
 
 def test_metric_on_videos_with_random_i3d():

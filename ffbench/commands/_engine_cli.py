@@ -1,0 +1,182 @@
+"""The engine behind `ffbench evaluate fvd|is|clipsim` and `ffbench stats compute`.
+
+`evaluate METRIC --fake DIR` is a run whose plan is the folder's videos as they are (nothing is
+generated): the same feature pass, the same real statistics and the same score as `ffbench run`,
+so a folder gives the same number and protocol hash through every command. The result lands in
+the results store like a run's (`--no-store` skips that).
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+from pathlib import Path
+
+from ._util import print_json
+
+__all__ = ["add_engine_options", "folder_config", "evaluate_folder", "emit_result"]
+
+
+def add_engine_options(p: argparse.ArgumentParser, *, batch_size: int = 8) -> None:
+    """Extractor, storage and output options shared by evaluate fvd|is|clipsim and stats."""
+    p.add_argument("--weights", metavar="PATH",
+                   help="detector weights file (default: resolved by `ffbench weights`)")
+    p.add_argument("--random-weights", action="store_true",
+                   help="randomly initialised detector, seed 0 (smoke tests only; the result is "
+                        "marked random_weights: true and is not comparable to anything)")
+    p.add_argument("--resolution", type=int, default=None,
+                   help="FVD detector input size, only with --random-weights (fast smoke tests; "
+                        "the protocol and its hash change accordingly)")
+    p.add_argument("--batch-size", type=int, default=batch_size,
+                   help=f"videos per forward pass (default {batch_size})")
+    p.add_argument("--extractor", action="append", default=[], metavar="NAME=MODULE:FUNCTION",
+                   help="replace extractor NAME (e.g. i3d-torchscript) by a factory "
+                        "f(protocol=, random_seed=, device=) (as [extractors] in a run config)")
+    p.add_argument("--json", action="store_true", help="print the result as JSON")
+    p.add_argument("--quiet", action="store_true", help="no progress bars")
+
+
+def add_store_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--model", default=None,
+                   help="name the result is stored under (default: the folder's name)")
+    p.add_argument("--dataset", default="custom",
+                   help="dataset label the result is stored under (default: custom)")
+    p.add_argument("--bootstrap", type=int, default=0,
+                   help="bootstrap resamples for a 95%% confidence interval (CLIPSIM: 1000 when 0)")
+    p.add_argument("--out", metavar="RUN_DIR", default=None,
+                   help="keep the evaluation's run directory (per-video features; the same "
+                        "command resumes it). Default: a temporary directory")
+    p.add_argument("--db", default="", help="results store URL or SQLite path (default: "
+                                            "$FFBENCH_HOME/results.db)")
+    p.add_argument("--no-store", action="store_true", help="do not write the result to the store")
+
+
+def folder_config(args, protocol: str, *, fake=None, real=None, clip_seed: int = 0):
+    """The RunConfig of a command-line evaluation (validated before anything is written)."""
+    from ..errors import ConfigError
+    from ..harness.config import parse_run_config
+
+    if args.batch_size < 1:
+        raise ConfigError("--batch-size must be >= 1")
+    if args.random_weights and args.weights:
+        raise ConfigError("--weights and --random-weights exclude each other")
+    if getattr(args, "resolution", None) is not None and not args.random_weights:
+        raise ConfigError("--resolution only goes with --random-weights (smoke tests); real numbers "
+                          "must use the protocol's size")
+    data = {"model": getattr(args, "model", None) or (Path(fake).name if fake else "real"),
+            "dataset": getattr(args, "dataset", "custom"), "metrics": [protocol],
+            "random_extractors": bool(args.random_weights), "feature_batch_size": args.batch_size,
+            "bootstrap": getattr(args, "bootstrap", 0) or 0,
+            "resolution": getattr(args, "resolution", None) or 0,
+            "source": str(Path(fake).resolve()) if fake else "",
+            "extractors": dict(_pair(e) for e in getattr(args, "extractor", []) or []),
+            "db": "none" if getattr(args, "no_store", False) else (getattr(args, "db", "") or "")}
+    if real is not None:
+        r = Path(str(real))
+        data["real"] = ({"stats": str(r)} if r.is_file() else {"source": str(real), "seed": clip_seed})
+        if not r.exists() and ("/" in str(real) or "\\" in str(real)):
+            raise ConfigError(f"--real {real}: neither a folder, a statistics file nor a dataset name")
+    config = parse_run_config(data, "command line", check_model=bool(fake))
+    if args.weights:
+        from ..harness.families import family
+
+        p = config.protocols()[0]
+        config = config.with_execution(
+            extractor_weights={family(p).extractor_name(p): str(args.weights)})
+    return config
+
+
+def _pair(text: str) -> tuple[str, str]:
+    from ..errors import ConfigError
+
+    name, sep, factory = text.partition("=")
+    if not sep or not name or not factory:
+        raise ConfigError(f"--extractor {text!r}: expected NAME=MODULE:FUNCTION")
+    return name.strip(), factory.strip()
+
+
+def evaluate_folder(config, *, prompts=None, limit: int | None = None, quiet: bool = False) -> dict:
+    """Run `config` (a folder config) through the engine; results.json with the plan's skipped
+    inputs added under `skipped`."""
+    from ..errors import ConfigError
+    from ..harness import run
+    from ..harness.plan import plan_from_folder
+
+    folder = Path(config.source)
+    if not folder.is_dir():
+        raise ConfigError(f"--fake {folder}: not a directory")
+    plan = plan_from_folder(folder, config.seed, prompts)
+    if not plan.items:
+        raise ConfigError(f"{folder}: no videos found"
+                          + (f" ({len(plan.skipped)} skipped: {_names(plan.skipped)})" if plan.skipped else ""))
+    if limit is not None and len(plan.items) > limit:
+        from dataclasses import replace
+
+        plan = replace(plan, items=plan.items[:limit])  # "the first N", sorted (StyleGAN-V)
+    if config.out:
+        results = run(config, plan=plan, quiet=quiet)
+    else:
+        with tempfile.TemporaryDirectory(prefix="ffbench-eval-") as tmp:
+            results = run(config.with_execution(out=tmp), plan=plan, quiet=quiet)
+    results["skipped"] = [{"video": v, "reason": r} for v, r in plan.skipped] + [
+        {"video": _video_of(plan, f["sample_id"]), "reason": f"{f['stage']}: {f['error']}"}
+        for f in results["failures"]]
+    return results
+
+
+def _video_of(plan, sid: str) -> str:
+    for it in plan.items:
+        if it.sample_id == sid:
+            return it.video_id or sid
+    return sid
+
+
+def _names(rows, k: int = 5) -> str:
+    rows = list(rows)
+    shown = ", ".join(f"{v} ({r})" for v, r in rows[:k])
+    return shown + (f" and {len(rows) - k} more" if len(rows) > k else "")
+
+
+def score_result(results: dict) -> dict:
+    """One flat record of a single-protocol evaluation: the score with its provenance, N, the
+    skipped inputs (named) and warnings."""
+    from .. import protocols as P
+
+    (s,) = results["scores"]
+    out = {k: v for k, v in s.items() if k != "extra"}
+    out.update(s["extra"])
+    out["n_fake"] = results["n_samples"]
+    out["skipped"] = results.get("skipped", [])
+    out["run_id"] = results["run_id"]
+    warnings = []
+    try:
+        p = P.get(s["protocol"])
+        want = getattr(p, "num_fake", None) or getattr(p, "num_samples", None)
+        if want and results["n_samples"] < want:
+            warnings.append(f"{results['n_samples']} videos, the protocol uses {want}; FVD/IS are "
+                            "biased in N: report N beside the number")
+    except Exception:  # a protocol changed by --resolution has the same name
+        pass
+    if s.get("random_weights"):
+        warnings.append("random detector weights: this number means nothing outside a smoke test")
+    if "error" in s["extra"]:
+        warnings.append(f"not computed: {s['extra']['error']}")
+    out["warnings"] = warnings
+    return out
+
+
+def emit_result(args, result: dict, line: str) -> int:
+    """Print `result` (--json) or `line` plus the skipped inputs and warnings; exit status."""
+    if args.json:
+        print_json(result)
+    else:
+        if result.get("random_weights"):
+            line += "  [random weights]"
+        print(line)
+        skipped = result.get("skipped", [])
+        if skipped:
+            print(f"skipped {len(skipped)} input(s): "
+                  + _names([(r["video"], r["reason"]) for r in skipped], 20), file=sys.stderr)
+        for w in result.get("warnings", []):
+            print(f"warning: {w}", file=sys.stderr)
+    return 0 if result.get("value") is not None else 1

@@ -1,0 +1,111 @@
+"""One number per protocol hash, whatever command produced it (the one-engine acceptance test).
+
+For every metric family (fvd, is, clipsim): `ffbench run`, `run` in 2 shards + `--merge`,
+`ffbench evaluate` on the run's samples folder (which holds each sample as ID.npy *and* ID.mp4:
+one sample, the exact .npy), and `stats compute` then `evaluate` give bit-identical values and
+the same protocol hash; the real side is a folder with class sub-folders (UCF-101 layout).
+"""
+from __future__ import annotations
+
+import json
+import shutil
+
+import pytest
+import torch
+from harness_util import TINY, base_config, in_process
+
+from ffbench.cli import main
+from ffbench.harness import parse_run_config, run
+from ffbench.video import write_video
+
+EXTRACTORS = [f"--extractor={k}={v}" for k, v in TINY.items()]
+COMMON = ["--random-weights", "--batch-size", "4", "--no-store", "--json", "--quiet", *EXTRACTORS]
+
+
+@pytest.fixture(scope="module")
+def real_dir(tmp_path_factory):
+    """Real videos in class sub-folders, one too short for the protocol (skipped and named)."""
+    root = tmp_path_factory.mktemp("ucf_like")
+    g = torch.Generator().manual_seed(5)
+    for cls in ("ApplyEyeMakeup", "Biking"):
+        for i in range(3):
+            v = torch.randint(0, 256, (20 + i, 16, 16, 3), dtype=torch.uint8, generator=g)
+            write_video(root / cls / f"v_{cls}_g0{i}_c01.npy", v)
+    write_video(root / "Biking" / "v_short.npy", torch.zeros(8, 16, 16, 3, dtype=torch.uint8))
+    return root
+
+
+def _cli_json(capsys, argv) -> dict:
+    code = main(argv)
+    out = capsys.readouterr()
+    assert code == 0, out.err
+    return json.loads(out.out)
+
+
+def _score(results: dict, protocol: str) -> dict:
+    (s,) = [s for s in results["scores"] if s["protocol"] == protocol]
+    return s
+
+
+def test_every_entry_point_gives_the_same_number(tmp_path, real_dir, capsys, isolated_home):
+    metrics = ["fvd@stylegan-v-2048x16", "is@c3d-ucf101", "clipsim@vit-b-32"]
+    cfg = base_config(tmp_path / "single", n=12, metrics=metrics, real={"source": str(real_dir)})
+    single = in_process(cfg)
+    assert single["n_samples"] == 12
+
+    # 2 shards + merge
+    shard_cfg = parse_run_config(base_config(tmp_path / "sharded", n=12, metrics=metrics,
+                                             real={"source": str(real_dir)}))
+    run(shard_cfg, shard="0/2", quiet=True)
+    run(shard_cfg, shard="1/2", quiet=True)
+    merged = run(shard_cfg, merge=True, quiet=True)
+
+    # the run's samples folder, evaluated as it is (ID.npy + ID.mp4 + ID.json per sample)
+    samples = tmp_path / "single" / "samples"
+    assert len(list(samples.glob("*.mp4"))) == 12 and len(list(samples.glob("*.npy"))) == 12
+    fvd_eval = _cli_json(capsys, ["evaluate", "fvd", "--fake", str(samples), "--real", str(real_dir),
+                                  *COMMON])
+    is_eval = _cli_json(capsys, ["evaluate", "is", "--fake", str(samples), *COMMON])
+    prompts = tmp_path / "prompts.json"
+    plan = [json.loads(line) for line in (tmp_path / "single" / "plan.jsonl").read_text().splitlines()]
+    prompts.write_text(json.dumps({d["sample_id"]: d["prompt"] for d in plan}))
+    clip_eval = _cli_json(capsys, ["evaluate", "clipsim", "--videos", str(samples), "--prompts",
+                                   str(prompts), *COMMON])
+    # stats compute fills the cache that evaluate (and run) read, with a fresh cache
+    shutil.rmtree(isolated_home / "stats", ignore_errors=True)
+    stats = _cli_json(capsys, ["stats", "compute", "--real", str(real_dir), "--random-weights",
+                               "--batch-size", "4", "--json", "--quiet", *EXTRACTORS])
+    assert stats["n"] == 6
+    cached = _cli_json(capsys, ["evaluate", "fvd", "--fake", str(samples), "--real", str(real_dir),
+                                *COMMON])
+
+    for proto, evaluated in (("fvd@stylegan-v-2048x16", [fvd_eval, cached]),
+                             ("is@c3d-ucf101", [is_eval]), ("clipsim@vit-b-32", [clip_eval])):
+        ref = _score(single, proto)
+        assert ref["value"] is not None, ref
+        for other in [_score(merged, proto), *evaluated]:
+            assert other["value"] == ref["value"], (proto, other)  # bit-identical
+            assert other["protocol_hash"] == ref["protocol_hash"]
+            assert other.get("n", other.get("n_fake")) == 12
+    # the short real video is skipped and named wherever the real set is read
+    real_set = _score(single, "fvd@stylegan-v-2048x16")["extra"]["real_set"]
+    assert real_set["used"] == 6 and [r[0] for r in real_set["short_files"]] == ["Biking/v_short.npy"]
+    assert fvd_eval["real_set"]["short_files"][0][0] == "Biking/v_short.npy"
+
+
+def test_folder_skips_are_counted_and_named(tmp_path, real_dir, capsys):
+    """Short fake videos are not silently dropped: counted, named, in text and JSON."""
+    fake = tmp_path / "fake"
+    g = torch.Generator().manual_seed(1)
+    for i, frames in enumerate((16, 16, 12, 12)):
+        write_video(fake / f"f{i}.npy", torch.randint(0, 256, (frames, 16, 16, 3), dtype=torch.uint8,
+                                                       generator=g))
+    r = _cli_json(capsys, ["evaluate", "fvd", "--fake", str(fake), "--real", str(real_dir), *COMMON])
+    assert r["n_fake"] == 2 and r["value"] is not None
+    assert sorted(s["video"] for s in r["skipped"]) == ["f2.npy", "f3.npy"]
+    assert all("too short: 12 frames < 16" in s["reason"] for s in r["skipped"])
+    argv = ["evaluate", "fvd", "--fake", str(fake), "--real", str(real_dir), *COMMON]
+    argv.remove("--json")
+    assert main(argv) == 0
+    err = capsys.readouterr().err
+    assert "skipped 2 input(s)" in err and "f2.npy" in err and "f3.npy" in err
