@@ -32,19 +32,18 @@ def test_json_output_equals_in_process_metric(tmp_path, cli):
     prompts = {"0000": "a cat", "0001": LONG, "0002": "a dog on a beach", "0099": "never generated"}
     pf = tmp_path / "prompts.json"
     pf.write_text(json.dumps(prompts))
-    proc = cli("evaluate", "clipsim", "--videos", d, "--prompts", pf, "--random-weights", "--seed", "0",
-               "--json", "--device", "cpu", check=True)
+    proc = cli("evaluate", "clipsim", "--videos", d, "--prompts", pf, "--random-weights",
+               "--json", check=True)
     out = json.loads(proc.stdout)
     m = CLIPSIM(random_weights=True, seed=0, device="cpu")
     for k, v in vids.items():
         m.update([v], [prompts[k]])
     assert out["value"] == pytest.approx(float(m.compute()), abs=1e-6)
     assert [r["clipsim"] for r in out["per_video"]] == pytest.approx(m.per_video_scores().tolist(), abs=1e-6)
-    assert [r["video"] for r in out["per_video"]] == ["0000", "0001", "0002"]
-    assert [r["frames"] for r in out["per_video"]] == [2, 3, 4]
+    assert [r["video"] for r in out["per_video"]] == ["0000.npy", "0001.npy", "0002.npy"]
     assert out["random_weights"] is True and out["protocol"] == "clipsim@vit-b-32"
-    assert out["truncated_prompts"] == 1 and out["prompts_without_video"] == ["0099"]
-    assert len(out["protocol_hash"]) == 64 and out["num_frames"] == 9
+    assert out["prompts_without_video"] == ["0099"]
+    assert len(out["protocol_hash"]) == 64 and out["frames"] == 9 and out["n_fake"] == 3
 
 
 def test_missing_weights_message_in_subprocess(tmp_path, cli):
@@ -80,7 +79,7 @@ def test_errors_and_text_output_in_process(tmp_path, capsys):
     pf.write_text("0000\ta cat\n")
     args = ["evaluate", "clipsim", "--videos", str(d), "--prompts", str(pf), "--random-weights"]
     assert main(args) == 2
-    assert "no prompt for video(s) 0001" in capsys.readouterr().err
+    assert "no prompt for video(s) 0001.npy" in capsys.readouterr().err
     assert main(args + ["--protocol", "clipsim100@vit-b-32", "--backbone", "ViT-B/32"]) == 2
     assert "not both" in capsys.readouterr().err
     assert main(args[:-1] + ["--backbone", "RN50", "--random-weights"]) == 2

@@ -35,19 +35,25 @@ def _json(capsys, argv):
     return json.loads(capsys.readouterr().out)
 
 
-def test_evaluate_fvd_subprocess_then_cache(dirs, capsys, cli):
+def test_evaluate_fvd_subprocess_then_cache(dirs, capsys, cli, isolated_home):
     proc = cli("evaluate", "fvd", "--real", dirs / "real", "--fake", dirs / "fake", *FAST, "--json")
     assert proc.returncode == 0, proc.stderr
     first = json.loads(proc.stdout)
     assert first["random_weights"] is True and first["weights_sha256"] == "random-seed-0"
     assert first["n_real"] == 2 and first["n_fake"] == 2 and np.isfinite(first["value"])
-    assert first["protocol"] == "fvd@stylegan-v-2048x16" and first["real_source"] == "videos"
+    assert first["protocol"] == "fvd@stylegan-v-2048x16" and first["real_source"].startswith("videos:")
     assert first["resolution_override"] == 32 and any("2048" in w for w in first["warnings"])
+    cache = list((isolated_home / "stats").glob("*.npz"))
+    assert len(cache) == 1
     # the second run reads the real statistics from the cache (same FFBENCH_HOME)
+    before = cache[0].stat().st_mtime_ns
     again = _json(capsys, ["evaluate", "fvd", "--real", str(dirs / "real"), "--fake",
                            str(dirs / "fake"), *FAST, "--json"])
-    assert again["real_source"].startswith("cache:")
-    assert again["value"] == pytest.approx(first["value"], rel=1e-9, abs=1e-15)
+    assert cache[0].stat().st_mtime_ns == before
+    assert again["value"] == first["value"]
+    # and the result is in the store
+    from ffbench.store import ResultsStore
+    assert len(ResultsStore().leaderboard()) >= 1
 
 
 def test_stats_compute_show_import_and_real_from_file(dirs, tmp_path, capsys, cli):
@@ -59,11 +65,11 @@ def test_stats_compute_show_import_and_real_from_file(dirs, tmp_path, capsys, cl
                               "--fake", str(dirs / "fake"), *FAST, "--json"])
     via_dir = _json(capsys, ["evaluate", "fvd", "--protocol", "fvd@videogpt", "--real", str(dirs / "real"),
                              "--fake", str(dirs / "fake"), *FAST, "--json"])
-    assert via_file["value"] == pytest.approx(via_dir["value"], rel=1e-9, abs=1e-15)
+    assert via_file["value"] == via_dir["value"]
     assert via_file["sqrtm"] == "tfgan" and via_file["covariance"] == "unbiased"
     # statistics of one protocol are refused under another
     assert main(["evaluate", "fvd", "--protocol", "fvd@cd-fvd-i3d", "--real", str(out),
-                 "--fake", str(dirs / "fake"), *FAST]) == 2
+                 "--fake", str(dirs / "fake"), *FAST]) == 1
     assert "not comparable" in capsys.readouterr().err
     # a StyleGAN-V style pickle
     x = np.random.default_rng(0).standard_normal((10, 400)).astype(np.float32).astype(np.float64)
@@ -89,12 +95,13 @@ def test_errors_are_clean(dirs, capsys, cli):
                  "--resolution", "32"]) == 2
     assert "only goes with --random-weights" in capsys.readouterr().err
     assert main(["evaluate", "fvd", "--real", str(dirs / "nope"), "--fake", str(dirs / "fake"), *FAST]) == 2
-    assert "neither a directory nor a statistics file" in capsys.readouterr().err
-    assert main(["evaluate", "fvd", "--real", str(dirs / "short"), "--fake", str(dirs / "fake"), *FAST,
-                 "--no-cache"]) == 2
-    assert "at least 2 real videos" in capsys.readouterr().err
-    proc = cli("evaluate", "is", "--fake", dirs / "fake", "--random-weights")
-    assert proc.returncode == 2 and "needs at least 10" in proc.stderr and "Traceback" not in proc.stderr
+    assert "neither a folder, a statistics file nor a dataset name" in capsys.readouterr().err
+    # a real folder whose only video is too short: not computed, with the file named
+    assert main(["evaluate", "fvd", "--real", str(dirs / "short"), "--fake", str(dirs / "fake"), *FAST]) == 1
+    err = capsys.readouterr().err
+    assert "no usable real videos" in err and "s.npy" in err
+    proc = cli("evaluate", "is", "--fake", dirs / "fake", "--random-weights", "--no-store")
+    assert proc.returncode == 1 and "at least 10" in proc.stderr and "Traceback" not in proc.stderr
 
 
 def test_help(cli):
