@@ -268,3 +268,34 @@ def test_hf_offline_is_a_clear_error(monkeypatch):
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     with pytest.raises(D.DownloadError, match="HF_HUB_OFFLINE is set"):
         D.download("fusionframes_movq", progress=False)
+
+
+def test_hf_folder_snapshot_is_hashed_without_hub_metadata_and_pinned(monkeypatch):
+    import huggingface_hub as hf
+
+    calls = []
+
+    def snapshot_download(repo_id, revision=None, local_dir=None, allow_patterns=None, **kw):
+        calls.append((repo_id, tuple(allow_patterns)))
+        root = Path(local_dir)
+        (root / ".cache" / "huggingface").mkdir(parents=True)
+        (root / ".cache" / "huggingface" / "meta").write_text("hub bookkeeping")
+        (root / "config.json").write_text("{}")
+        (root / "pytorch_model-00001-of-00001.bin").write_bytes(PAYLOAD)
+        return str(root)
+
+    monkeypatch.setattr(hf, "snapshot_download", snapshot_download)
+    monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
+    r = D.download("flan_ul2_encoder", progress=False)
+    folder = W.home() / "flan-ul2"
+    assert calls and calls[0][0] == "google/flan-ul2" and "pytorch_model*.bin" in calls[0][1]
+    assert r["sha256_origin"] == "pinned-now" and Path(r["path"]) == folder
+    assert sorted(p.name for p in folder.iterdir()) == ["config.json", "pytorch_model-00001-of-00001.bin"]
+    assert r["sha256"] == W.sha256_of(folder) and W.expected_sha256("flan_ul2_encoder") == (r["sha256"], "pinned")
+
+
+def test_progress_bar_goes_to_stderr(server, monkeypatch, capsys):
+    _serve_as(monkeypatch, "clip_vit_b32", server.base + "/good.pt", sha256=DIGEST)
+    D.download("clip_vit_b32", progress=True)
+    captured = capsys.readouterr()
+    assert "clip_vit_b32" in captured.err and captured.out == ""
