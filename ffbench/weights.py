@@ -267,7 +267,8 @@ def _missing_message(wf: WeightFile, tried: list[Path]) -> str:
         f"  download:   {wf.url}",
         f"  put it at:  {home() / wf.filename}  (or pass its path explicitly)",
         "  looked in:  " + ", ".join(str(p) for p in tried),
-        "  ffbench never downloads weights; see `ffbench weights list`.",
+        "  ffbench never downloads weights by itself; "
+        f"`ffbench weights download {wf.name}` fetches and verifies it on request.",
     ]
     return "\n".join(lines)
 

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import functools
-import time
 from dataclasses import replace
 
 import pytest
@@ -155,14 +154,18 @@ def test_bad_inputs_are_clear_errors():
 
 
 @torch.no_grad()
-def test_tiny_preset_forward_time_15_frames():
+def test_bench_tiny_preset_forward_15_frames(benchmark):
+    """Benchmark (`tox -e bench`): one keyframe_tiny forward over 15 frames at 16x16 on one CPU
+    thread. The target (< 3 s; ~0.3 s on an idle core) is reported in ``extra_info``, never
+    asserted (issue 20); under --benchmark-disable the forward runs once and its shape is checked."""
     m = build_unet("keyframe_tiny", seed=0).eval()
     assert m.config.num_frames == 15
     x, t, ctx, mask = keyframe_inputs(m.config, videos=1, frames=15, hw=(16, 16))
     m(x, t, ctx, mask)  # warm-up
-    start = time.perf_counter()
-    y = m(x, t, ctx, mask)
-    elapsed = time.perf_counter() - start
-    print(f"\nkeyframe_tiny forward, 15 frames at 16x16, 1 CPU thread: {elapsed:.3f} s")
+    y = benchmark.pedantic(m, args=(x, t, ctx, mask), rounds=1 if benchmark.disabled else 5,
+                           iterations=1)
     assert y.shape == (15, 4, 16, 16)
-    assert elapsed < 3.0  # ~0.3 s on an idle core; generous for a shared CI box
+    if not benchmark.disabled:
+        best = benchmark.stats.stats.min
+        benchmark.extra_info.update({"seconds": best, "target_seconds": 3.0, "within_target": best < 3.0})
+        print(f"\nkeyframe_tiny forward, 15 frames at 16x16, 1 CPU thread: {best:.3f} s (target < 3 s)")

@@ -5,7 +5,8 @@ The usual loop (as in most T2V evaluation scripts): for each frame, PIL image ->
 uint8 frames resized on one tensor, one batched forward. Same tiny random CLIP for both, so
 the ratio measures preprocessing and batching, not a real backbone (with ViT-B/32 on CPU the
 network dominates and the ratio shrinks; on a GPU the PIL loop is the bottleneck).
-Both sides are timed here, interleaved, best of 3, and the ratio goes to benchmark.extra_info.
+Both sides are timed here, interleaved, best of 3, and the ratio goes to benchmark.extra_info
+(`speedup`, with `within_target` for the > 1x target), never asserted (issue 20).
 """
 from __future__ import annotations
 
@@ -55,8 +56,8 @@ def test_clipsim_batched_vs_pil_loop(benchmark):
         "frames": T, "size": f"{W}x{H}",
         "ours_frames_per_s": T / t_ours, "pil_loop_frames_per_s": T / t_ref, "speedup": t_ref / t_ours,
         "preprocess_speedup": p_ref / p_ours, "torch_threads": torch.get_num_threads(),
+        "target_speedup": 1.0, "within_target": t_ref / t_ours > 1.0,
     })
     print(f"\nCLIPSIM {T}x{W}x{H}: ours {T / t_ours:.1f} frames/s, PIL loop {T / t_ref:.1f} frames/s "
           f"-> {t_ref / t_ours:.2f}x; preprocessing alone {p_ref / p_ours:.2f}x")
     benchmark(ours)
-    assert t_ref / t_ours > 1.0

@@ -1,6 +1,10 @@
 """Our default Fréchet distance (`eig`) vs StyleGAN-V's scipy.linalg.sqrtm route, same inputs,
 same run. The 400-d case runs in CI (once, under --benchmark-disable); the 2048-d case is
-`test_bench_frechet_2048_full`, run by `tox -e bench` (scipy's sqrtm takes seconds there)."""
+`test_bench_frechet_2048_full`, run by `tox -e bench` (scipy's sqrtm takes seconds there).
+
+The speed-up target (>= 5x, which holds at few BLAS threads) is reported in ``extra_info``
+(`speedup`, `target_speedup`, `within_target`), never asserted (issue 20): a ratio of timings
+depends on the machine, its load and its BLAS threads. What is asserted is the equal result."""
 from __future__ import annotations
 
 
@@ -11,6 +15,7 @@ from bench_timing import best_of
 from ffbench.metrics.frechet import frechet_distance
 
 pytestmark = pytest.mark.benchmark(group="frechet")
+TARGET = 5.0  # README: eig is 7-8x faster than scipy sqrtm at 400-d and 2048-d on 2 threads
 
 
 def _stats(d, n, seed):
@@ -45,30 +50,23 @@ def _run(benchmark, d, n, reps):
     t_ours, t_ref = _best_pair(ours, ref, reps)
     ratio = t_ref / t_ours
     benchmark.extra_info.update({"dim": d, "samples": n, "eig_s": t_ours, "scipy_sqrtm_s": t_ref,
-                                 "speedup": ratio})
+                                 "speedup": ratio, "target_speedup": TARGET,
+                                 "within_target": ratio >= TARGET})
     print(f"\nFréchet {d}-d (N={n}): eig {t_ours * 1e3:.1f} ms, scipy sqrtm {t_ref * 1e3:.1f} ms "
-          f"-> {ratio:.1f}x")
+          f"-> {ratio:.1f}x (target >= {TARGET:g}x)")
     benchmark.pedantic(ours, rounds=reps, iterations=1)
     return ratio
 
 
-def _check(benchmark, ratio):
-    # The 5x target is asserted when benchmarking (`tox -e bench`). Under --benchmark-disable
-    # (CI on 2 shared cores) timings swing by 5x between runs, so only the equal result is
-    # asserted there and the ratio is recorded.
-    if not benchmark.disabled:
-        assert ratio >= 5
-
-
 def test_bench_frechet_400(benchmark):
-    _check(benchmark, _run(benchmark, 400, 2048, reps=5))
+    _run(benchmark, 400, 2048, reps=5)
 
 
 def test_bench_frechet_400_rank_deficient(benchmark):
-    _check(benchmark, _run(benchmark, 400, 256, reps=5))  # VideoGPT: 256 videos x 400-d
+    _run(benchmark, 400, 256, reps=5)  # VideoGPT: 256 videos x 400-d
 
 
 def test_bench_frechet_2048_full(benchmark):
     if benchmark.disabled:
         pytest.skip("2048-d full-size benchmark: run `tox -e bench` (scipy sqrtm takes seconds)")
-    assert _run(benchmark, 2048, 4096, reps=2) >= 5
+    _run(benchmark, 2048, 4096, reps=2)

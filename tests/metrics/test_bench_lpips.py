@@ -1,6 +1,8 @@
 """LPIPS per video: frames in batches (VideoLPIPS) vs the per-frame loop (JunyaoHu-style
 `for t: lpips(x[t:t+1], y[t:t+1])`). Same random-backbone AlexNet LPIPS for both; the numbers
-agree to 1e-6 (tests/metrics/test_reconstruction.py) so only time differs."""
+agree to 1e-6 (tests/metrics/test_reconstruction.py) so only time differs. The speed-up and
+its target (batching is not slower: > 0.8x with a noise margin) are reported in
+``extra_info``, never asserted (issue 20)."""
 from __future__ import annotations
 
 
@@ -34,8 +36,8 @@ def test_lpips_batched_vs_frame_loop(benchmark):
     t_ours, t_ref = best_pair(ours, loop)
     benchmark.extra_info.update({"frames": T, "size": f"{W}x{H}", "ours_s_per_video": t_ours,
                                  "loop_s_per_video": t_ref, "speedup": t_ref / t_ours,
-                                 "torch_threads": torch.get_num_threads()})
+                                 "torch_threads": torch.get_num_threads(),
+                                 "target_speedup": 0.8, "within_target": t_ref / t_ours > 0.8})
     print(f"\nLPIPS video {T}x{W}x{H}: batched {t_ours * 1e3:.1f} ms, per-frame loop {t_ref * 1e3:.1f} ms "
           f"-> {t_ref / t_ours:.2f}x")
     benchmark(ours)
-    assert t_ref / t_ours > 0.8  # batching must not make it slower (noise margin on shared CPUs)
