@@ -36,7 +36,7 @@ import numpy as np
 from ..errors import FFBenchError
 
 __all__ = ["KernelError", "polynomial_kernel", "mmd2", "subset_mmd2", "kernel_distance",
-           "kvd", "score", "sample_warnings"]
+           "kvd", "score", "sample_warnings", "video_features"]
 
 ESTIMATORS = ("unbiased", "biased")
 
@@ -76,8 +76,8 @@ def _mmd2(x, y, degree, gamma, coef0, estimator) -> float:
     if estimator == "biased":
         return float(kxx.mean() + kyy.mean() - 2.0 * kxy.mean())
     m, n = x.shape[0], y.shape[0]
-    sxx = (kxx.sum() - np.trace(kxx)) / (m * (m - 1))
-    syy = (kyy.sum() - np.trace(kyy)) / (n * (n - 1))
+    sxx = (kxx.sum() - np.diagonal(kxx).sum()) / (m * (m - 1))
+    syy = (kyy.sum() - np.diagonal(kyy).sum()) / (n * (n - 1))
     return float(sxx + syy - 2.0 * kxy.mean())
 
 
@@ -199,3 +199,25 @@ def score(real_features, fake_features, protocol) -> dict:
 def kvd(real_features, fake_features, protocol="kvd@stylegan-v-2048x16") -> float:
     """KVD of generated vs real I3D features [N, D] under a kvd protocol."""
     return score(real_features, fake_features, _resolve(protocol, ("kvd",)))["value"]
+
+
+def video_features(video, extractor, protocol, role: str, seed: int | None = None,
+                   source="<tensor>"):
+    """float32 [D] of one video uint8 [T,H,W,3] under a KVD protocol, or None if discarded.
+
+    The clip is the one the protocol's FVD protocol scores (`ffbench.metrics.fvd.select_clip`:
+    role "real" | "fake", `seed` from `clip_seed(run_seed, sample_id)`), through the FVD
+    protocol's I3D extractor — so KVD and FVD share one feature pass.
+    """
+    from .. import protocols as P
+    from .fvd import select_clip
+
+    p = _resolve(protocol, ("kvd",))
+    fp = P.get(p.fvd_protocol)
+    if extractor.name != fp.extractor:
+        raise KernelError(f"protocol {p.name} uses the features of {fp.name} "
+                          f"(extractor {fp.extractor!r}), got {extractor.name!r}")
+    clip = select_clip(video, fp, role, seed=seed, source=source)
+    if clip is None:
+        return None
+    return extractor(clip[None])[0].cpu().numpy()
