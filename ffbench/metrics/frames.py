@@ -148,11 +148,10 @@ def score(real_features, fake_features, protocol, n_real_videos: int | None = No
     value = _fid(real, fake, p) if p.metric == "fid" else _kid(real, fake, p)
     warns = []
     if n_real_videos is not None and n_fake_videos is not None:
-        warns = [w for w in sample_warnings(p.name, n_real_videos, n_fake_videos, p.num_real,
-                                            p.num_fake, 0)]
-    if p.metric == "fid":
-        warns += [w.replace("samples", "frames") for w in
-                  sample_warnings(p.name, real.shape[0], fake.shape[0], 0, 0, real.shape[1])]
+        warns = sample_warnings(p.name, n_real_videos, n_fake_videos, p.num_real, p.num_fake, 0,
+                                unit="videos")
+    warns += sample_warnings(p.name, real.shape[0], fake.shape[0], 0, 0, real.shape[1],
+                             unit="frames")
     for w in warns:
         warnings.warn(w, stacklevel=2)
     extra = {"metric": p.metric, "protocol": p.name, "protocol_hash": p.hash,

@@ -144,16 +144,16 @@ def kernel_distance(fake, real, protocol) -> tuple[float, dict]:
 
 
 def sample_warnings(name: str, n_real: int, n_fake: int, want_real: int, want_fake: int,
-                    feature_dim: int) -> list[str]:
+                    feature_dim: int, unit: str = "samples") -> list[str]:
     """Warnings for sample counts below the protocol's or below the feature dimension."""
     out = []
     for role, n, want in (("real", n_real, want_real), ("generated", n_fake, want_fake)):
         if n < want:
-            out.append(f"{name}: {n} {role} samples, fewer than the protocol's {want}; "
+            out.append(f"{name}: {n} {role} {unit}, fewer than the protocol's {want}; "
                        "the value is not comparable with numbers made at the protocol's N")
         if n < feature_dim:
-            out.append(f"{name}: {n} {role} samples, fewer than the feature dimension "
-                       f"{feature_dim}")
+            out.append(f"{name}: {n} {role} {unit}, fewer than the feature dimension "
+                       f"{feature_dim} (singular covariance / noisy kernel estimate)")
     return out
 
 
