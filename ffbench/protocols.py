@@ -287,7 +287,7 @@ class KernelProtocol(Protocol):
     fvd_protocol: str = ""  # KVD: clips/features of this FVD protocol
     feature: str = "logits-400-time-mean"
     num_frames: int = 16
-    clip: str = "first"  # JEDi: clip rule when not taken from an FVD protocol
+    clip: str = "first"  # JEDi: first | central; KVD: as-fvd-protocol (its real/fake clip rules)
     pooling: str = ""  # JEDi: attentive-probe | token-mean
     num_real: int = 2048
     num_fake: int = 2048
@@ -355,12 +355,14 @@ _DISTANCES: list[Protocol] = [
         source=_CLEANFID_SRC),
     KernelProtocol(
         name="kvd@stylegan-v-2048x16", metric="kvd", fvd_protocol="fvd@stylegan-v-2048x16",
+        clip="as-fvd-protocol",
         description="KVD: unbiased cubic-polynomial MMD^2 on the full sets of the I3D features "
                     "of fvd@stylegan-v-2048x16 (StyleGAN-V itself has no KVD; kernel and "
                     "estimator of TATS' polynomial_mmd).",
         source=_TATS_KVD_SRC),
     KernelProtocol(
         name="kvd@stylegan-v-2048x16-subsets", metric="kvd", fvd_protocol="fvd@stylegan-v-2048x16",
+        clip="as-fvd-protocol",
         subsets=100, subset_size=1000,
         description="KVD as StyleGAN-V's kid50k_full estimates KID (100 subsets of <=1000, "
                     "mean of unbiased MMD^2), on the I3D features of fvd@stylegan-v-2048x16.",
@@ -368,7 +370,7 @@ _DISTANCES: list[Protocol] = [
                "(compute_kid num_subsets=100, max_subset_size=1000; = cleanfid kernel_distance)"),
     KernelProtocol(
         name="kvd@tats-i3d", metric="kvd", extractor="i3d-400", weights="i3d_pretrained_400",
-        fvd_protocol="fvd@cd-fvd-i3d",
+        fvd_protocol="fvd@cd-fvd-i3d", clip="as-fvd-protocol",
         description="KVD on the i3d_pretrained_400 features with TATS' preprocessing (bilinear "
                     "straight to 224, 2x/255-1; the clips and I3D path of fvd@cd-fvd-i3d).",
         source=_TATS_KVD_SRC),
