@@ -39,6 +39,7 @@ __all__ = ["KernelError", "polynomial_kernel", "mmd2", "subset_mmd2", "kernel_di
            "kvd", "score", "sample_warnings", "video_features"]
 
 ESTIMATORS = ("unbiased", "biased")
+GRAM_LIMIT = 12_000 ** 2  # (M + N)² up to which subset estimates use the full kernel matrices
 
 
 class KernelError(FFBenchError, ValueError):
@@ -70,12 +71,15 @@ def polynomial_kernel(x: np.ndarray, y: np.ndarray, degree: int = 3, gamma: floa
 
 
 def _mmd2(x, y, degree, gamma, coef0, estimator) -> float:
-    kxx = polynomial_kernel(x, x, degree, gamma, coef0)
-    kyy = polynomial_kernel(y, y, degree, gamma, coef0)
-    kxy = polynomial_kernel(x, y, degree, gamma, coef0)
+    return _mmd2_from_kernels(polynomial_kernel(x, x, degree, gamma, coef0),
+                              polynomial_kernel(y, y, degree, gamma, coef0),
+                              polynomial_kernel(x, y, degree, gamma, coef0), estimator)
+
+
+def _mmd2_from_kernels(kxx, kyy, kxy, estimator) -> float:
     if estimator == "biased":
         return float(kxx.mean() + kyy.mean() - 2.0 * kxy.mean())
-    m, n = x.shape[0], y.shape[0]
+    m, n = kxx.shape[0], kyy.shape[0]
     sxx = (kxx.sum() - np.diagonal(kxx).sum()) / (m * (m - 1))
     syy = (kyy.sum() - np.diagonal(kyy).sum()) / (n * (n - 1))
     return float(sxx + syy - 2.0 * kxy.mean())
@@ -116,12 +120,35 @@ def subset_mmd2(x, y, num_subsets: int = 100, subset_size: int = 1000, seed: int
         raise KernelError(f"num_subsets must be >= 1, got {num_subsets}")
     m = min(x.shape[0], y.shape[0], int(subset_size))
     rng = np.random.RandomState(seed)
-    values = np.empty(num_subsets)
-    for i in range(num_subsets):
-        xi = x[rng.choice(x.shape[0], m, replace=False)]
-        yi = y[rng.choice(y.shape[0], m, replace=False)]
-        values[i] = _mmd2(xi, yi, degree, gamma, coef0, estimator)
+    draws = [(rng.choice(x.shape[0], m, replace=False), rng.choice(y.shape[0], m, replace=False))
+             for _ in range(num_subsets)]
+    if (x.shape[0] + y.shape[0]) ** 2 <= GRAM_LIMIT:
+        values = _subsets_from_gram(x, y, draws, m, degree, gamma, coef0, estimator)
+    else:  # large sets (frame features): per-subset kernels keep memory at O(m²)
+        values = np.array([_mmd2(x[ix], y[iy], degree, gamma, coef0, estimator)
+                           for ix, iy in draws])
     return float(values.mean()), float(values.std())
+
+
+def _subsets_from_gram(x, y, draws, m, degree, gamma, coef0, estimator) -> np.ndarray:
+    """All subset estimates from the full kernel matrices: with u_s the 0/1 indicator of
+    subset s, the sum of K over the subset's pairs is u_sᵀ K u_s, so every subset's sums come
+    from one K @ U product instead of three m×m×d products (or m×m gathers) per subset."""
+    ux = np.zeros((x.shape[0], len(draws)))
+    uy = np.zeros((y.shape[0], len(draws)))
+    for s, (ix, iy) in enumerate(draws):
+        ux[ix, s] = 1.0
+        uy[iy, s] = 1.0
+    kxx = polynomial_kernel(x, x, degree, gamma, coef0)
+    sxx, dxx = ((kxx @ ux) * ux).sum(0), np.diagonal(kxx) @ ux
+    del kxx
+    kyy = polynomial_kernel(y, y, degree, gamma, coef0)
+    syy, dyy = ((kyy @ uy) * uy).sum(0), np.diagonal(kyy) @ uy
+    del kyy
+    sxy = ((polynomial_kernel(x, y, degree, gamma, coef0) @ uy) * ux).sum(0)
+    if estimator == "biased":
+        return (sxx + syy - 2.0 * sxy) / (m * m)
+    return (sxx - dxx + syy - dyy) / (m * (m - 1)) - 2.0 * sxy / (m * m)
 
 
 def kernel_distance(fake, real, protocol) -> tuple[float, dict]:

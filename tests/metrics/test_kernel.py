@@ -48,15 +48,23 @@ def test_float32_reference_gap_is_small_and_measured():
     assert abs(ours - ref32) <= 1e-3 * abs(ours)  # ... by a small relative amount
 
 
-def test_subsets_equal_cleanfid_kernel_distance():
+@pytest.mark.parametrize("gram", [True, False], ids=["full-kernel-matrices", "per-subset"])
+def test_subsets_equal_cleanfid_kernel_distance(gram, monkeypatch):
     from cleanfid.fid import kernel_distance
 
+    if not gram:
+        monkeypatch.setattr(K, "GRAM_LIMIT", 0)
     fake, real = _feats(90, 16, 0.3, seed=7), _feats(120, 16, seed=8)
     mean, std = K.subset_mmd2(fake, real, num_subsets=7, subset_size=50, seed=3)
     np.random.seed(3)
     ref = kernel_distance(real, fake, num_subsets=7, max_subset_size=50)
     assert mean == pytest.approx(ref, rel=1e-12, abs=1e-15)
     assert std > 0
+    # the biased estimate by subsets, against the formula on the same draws
+    rng = np.random.RandomState(3)
+    draws = [(rng.choice(90, 50, replace=False), rng.choice(120, 50, replace=False)) for _ in range(7)]
+    biased = np.mean([K.mmd2(fake[i], real[j], estimator="biased") for i, j in draws])
+    assert K.subset_mmd2(fake, real, 7, 50, 3, estimator="biased")[0] == pytest.approx(biased, rel=1e-12)
     # with one subset holding every sample of equal-size sets, the subset estimate is the
     # full-set estimate (the unbiased MMD does not depend on the order of the samples)
     fake, real = fake[:80], real[:80]
