@@ -9,6 +9,7 @@ import torch
 from ffbench import protocols as P
 from ffbench.metrics import frames as F
 from ffbench.metrics.extractors import ExtractorError, build_extractor, names
+from ffbench.metrics.extractors.base import script_quietly
 from ffbench.weights import WeightsMissing
 
 
@@ -102,6 +103,12 @@ def test_from_weights_loads_the_file_and_missing_file_is_named(extractor, tmp_pa
     (isolated_home / "pins.json").unlink()  # the first file was pinned; this one is new
     with pytest.raises(ExtractorError, match="cannot load as a TorchScript archive"):
         build_extractor("inception-cleanfid", weights_path=bad)
+    (isolated_home / "pins.json").unlink()
+    script_quietly(torch.nn.Linear(2, 2)).save(str(bad))  # TorchScript, but not Inception
+    with pytest.raises(ExtractorError, match="no `layers` submodule"):
+        build_extractor("inception-cleanfid", weights_path=bad)
+    with pytest.raises(ExtractorError, match="only clean-fid's 'clean' resize"):
+        build_extractor("inception-cleanfid", random_seed=0, resize="legacy_tensorflow")
 
 
 def test_fid_equals_cleanfid_on_the_same_features():

@@ -88,7 +88,13 @@ class CleanFIDInceptionExtractor:
     kind = "frames"  # features per frame, not per video
 
     def __init__(self, module, *, weights_sha256=None, random_weights=False, device=None,
-                 resize_workers: int = 2, batch_size: int = 32):
+                 resize_workers: int = 2, batch_size: int = 32, resize: str = "clean",
+                 resolution: int = CLEAN_SIZE):
+        # resize / resolution are accepted so a protocol's fields can be passed through, and
+        # checked: clean-fid's clean mode is the only one implemented here
+        if resize != "clean" or int(resolution) != CLEAN_SIZE:
+            raise ExtractorError(f"{self.name}: only clean-fid's 'clean' resize to {CLEAN_SIZE} "
+                                 f"is implemented, got resize={resize!r}, resolution={resolution}")
         self.weights_sha256 = weights_sha256
         self.random_weights = bool(random_weights)
         self.device = torch.device(device) if device is not None else default_device()
