@@ -180,7 +180,7 @@ def sample_warnings(name: str, n_real: int, n_fake: int, want_real: int, want_fa
                        "the value is not comparable with numbers made at the protocol's N")
         if n < feature_dim:
             out.append(f"{name}: {n} {role} {unit}, fewer than the feature dimension "
-                       f"{feature_dim} (singular covariance / noisy kernel estimate)")
+                       f"{feature_dim}")
     return out
 
 

@@ -86,6 +86,11 @@ def test_missing_or_wrong_folder_is_a_clear_error(tmp_path, folder):
         build_extractor("vjepa2", random_seed=0, pooling="cls")
 
 
+def test_odd_frame_count_is_an_error_not_a_dropped_frame(extractor):
+    with pytest.raises(ExtractorError, match="5 frames per video is not a multiple of the tubelet size 2"):
+        extractor(_videos(1, t=5))
+
+
 def test_jedi_score_equals_reference_mmd_poly():
     from sklearn.metrics.pairwise import polynomial_kernel
 

@@ -135,6 +135,11 @@ class VJEPA2Extractor(FeatureExtractor):
         return out["pixel_values_videos"].to(self.device)
 
     def _features(self, videos: torch.Tensor) -> torch.Tensor:
+        tubelet = int(self.model.config.tubelet_size)
+        if videos.shape[1] % tubelet:
+            # the 3D patch embedding (stride = tubelet) would silently drop the last frame
+            raise ExtractorError(f"{self.name}: {videos.shape[1]} frames per video is not a "
+                                 f"multiple of the tubelet size {tubelet}")
         x = self.preprocess(videos)
         backbone = self.model.vjepa2 if hasattr(self.model, "vjepa2") else self.model
         tokens = backbone(pixel_values_videos=x, skip_predictor=True).last_hidden_state
