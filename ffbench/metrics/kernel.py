@@ -16,8 +16,9 @@ References (read, not copied):
   estimate; written there with the kernel diagonals removed and the cross term over m², which
   is the same estimator for equal subset sizes).
 - JEDi (oooolga/JEDi videojedi/mmd_polynomial.py): biased, degree 2, γ = 1/d, c = 0, ×100.
-  StyleGAN-V and TGAN2 have no KVD of their own (StyleGAN-V's metric_main.py registers only
-  frame KID ``kid50k_full``), so ``kvd@stylegan-v-*`` means StyleGAN-V's I3D features with the
+  StyleGAN-V and TGAN2 have no KVD of their own (StyleGAN-V's src/metrics/metric_main.py
+  registers only frame KID ``kid50k_full``; TGAN2's tgan2/evaluations holds fid.py and
+  inception_score.py), so ``kvd@stylegan-v-*`` means StyleGAN-V's I3D features with the
   estimators above.
 
 Precision: float64 throughout (features are cast from the float32 the extractors return).
