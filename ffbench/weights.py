@@ -134,8 +134,8 @@ REGISTRY: dict[str, WeightFile] = {
            "frame FID/KID fid@clean-frames-* / kid@clean-frames-* (clean-fid's TorchScript "
            "Inception-v3, the StyleGAN2-ADA file)"),
         _w("vjepa2_vitl_ssv2", "vjepa2-vitl-fpc16-256-ssv2",
-           "https://huggingface.co/facebook/vjepa2-vitl-fpc16-256-ssv2 (download the folder: "
-           "config.json, model.safetensors, video_preprocessor_config.json)",
+           "https://huggingface.co/facebook/vjepa2-vitl-fpc16-256-ssv2 (download the whole "
+           "folder: config.json, the safetensors weights and the (video_)preprocessor config)",
            "JEDi-style distance jedi@vjepa2-* (V-JEPA 2 ViT-L/16 + SSv2 attentive probe, "
            "transformers VJEPA2ForVideoClassification)", is_dir=True),
     ]
