@@ -224,3 +224,179 @@ def get(name: str) -> Protocol:
         raise ProtocolError(
             f"unknown protocol {name!r}; known: {', '.join(PROTOCOLS)}"
         ) from None
+
+
+# --- distances beyond FVD (issue 19 item 3): frame FID/KID through clean-fid, KVD, JEDi ----------
+
+@dataclass(frozen=True)
+class FrameProtocol(Protocol):
+    """Frame-level FID / KID: clean-fid's Inception on frames taken from each video.
+
+    frames: "all" (every frame of every video) | "uniform" (`frames_per_video` frames at
+    ``torch.linspace(0, T−1, n).long()``, the UniformTemporalSubsample rule of pytorchvideo
+    and torchvision's video models; fewer frames than asked is an error). The distance is
+    clean-fid's own: FID = cleanfid.fid.frechet_distance(μ, Σ of the generated frames, μ, Σ
+    of the real ones) with np.cov (unbiased) statistics as `fid_from_feats` makes them; KID =
+    cleanfid.fid.kernel_distance (cubic polynomial kernel (x·y/d + 1)³, `kid_subsets` subsets
+    of at most `kid_subset_size`, float32 features as clean-fid's extractor returns them).
+    """
+
+    extractor: str = "inception-cleanfid"
+    weights: str = "cleanfid_inception"
+    resize: str = "clean"  # cleanfid make_resizer("PIL", False, "bicubic", (299, 299))
+    resolution: int = 299
+    frames: str = "all"  # all | uniform
+    frames_per_video: int = 0  # for frames = "uniform"
+    num_real: int = 2048  # videos per set
+    num_fake: int = 2048
+    covariance: str = "unbiased"  # np.cov, as cleanfid.fid.fid_from_feats
+    fid_eps: float = 1e-6  # cleanfid.fid.frechet_distance's diagonal offset, used only on failure
+    kid_subsets: int = 100
+    kid_subset_size: int = 1000
+    kid_seed: int = 0  # numpy RandomState seed of the subset draws (clean-fid: global np.random)
+    precision: str = field(default="float32 features; FID statistics float64 (np.cov); KID in "
+                                   "float32 as clean-fid", metadata=_DOC, compare=False)
+
+    def canonical(self) -> dict:
+        """Only fields that move this protocol's number are hashed (a KID field never moves
+        an FID, a frame count never moves an all-frames protocol)."""
+        data = super().canonical()
+        drop = ["kid_subsets", "kid_subset_size", "kid_seed"] if self.metric == "fid" \
+            else ["covariance", "fid_eps"]
+        if self.frames == "all":
+            drop.append("frames_per_video")
+        for k in drop:
+            data.pop(k, None)
+        return data
+
+
+@dataclass(frozen=True)
+class KernelProtocol(Protocol):
+    """Squared MMD with a polynomial kernel k(x, y) = (γ x·y + c)^degree on video features.
+
+    gamma 0 means 1/d (scikit-learn's default). estimator: "unbiased" (U-statistic, kernel
+    diagonals left out: KID, KVD) | "biased" (V-statistic, plain means of the kernel matrices:
+    JEDi's `mmd_poly`). subsets 0 = the full sets, else the mean over `subsets` random subsets
+    of min(subset_size, N_real, N_fake) drawn without replacement (StyleGAN2-ADA / clean-fid
+    KID). scale multiplies the value (JEDi reports ×100). For KVD, `fvd_protocol` names the FVD
+    protocol whose clips and I3D features are reused; its hash is part of this hash.
+    """
+
+    extractor: str = "i3d-torchscript"
+    weights: str = "i3d_torchscript"
+    fvd_protocol: str = ""  # KVD: clips/features of this FVD protocol
+    feature: str = "logits-400-time-mean"
+    num_frames: int = 16
+    clip: str = "first"  # JEDi: first | central; KVD: as-fvd-protocol (its real/fake clip rules)
+    pooling: str = ""  # JEDi: attentive-probe | token-mean
+    num_real: int = 2048
+    num_fake: int = 2048
+    kernel_degree: int = 3
+    kernel_gamma: float = 0.0  # 0 -> 1/d
+    kernel_coef0: float = 1.0
+    estimator: str = "unbiased"  # unbiased | biased
+    subsets: int = 0
+    subset_size: int = 1000
+    subset_seed: int = 0
+    scale: float = 1.0
+    precision: str = field(default="float64 (features cast from float32)", metadata=_DOC,
+                           compare=False)
+    reference_settings: str = field(default="", metadata=_DOC, compare=False)
+
+    def canonical(self) -> dict:
+        """Only fields that move the number are hashed: with `fvd_protocol` its clips, extractor
+        and features replace ours; without subsets their size and seed are unused."""
+        data = super().canonical()
+        if self.fvd_protocol:
+            for k in ("extractor", "weights", "feature", "num_frames", "clip", "pooling",
+                      "num_real", "num_fake"):
+                data.pop(k, None)
+            data["fvd_protocol_canonical"] = get(self.fvd_protocol).canonical()
+        if not self.subsets:
+            data.pop("subset_size", None)
+            data.pop("subset_seed", None)
+        return data
+
+
+_CLEANFID_SRC = ("GaParmar/clean-fid cleanfid/resize.py make_resizer('PIL', False, 'bicubic', "
+                 "(299, 299)); inception_torchscript.py InceptionV3W (clean mode); fid.py "
+                 "frechet_distance, kernel_distance, fid_from_feats")
+_TATS_KVD_SRC = ("songweige/TATS tats/fvd/fvd.py polynomial_mmd: sklearn polynomial_kernel "
+                 "defaults (degree 3, gamma 1/d, coef0 1), unbiased, full sets (the KVD of "
+                 "Unterthiner et al. 2018 as the VideoGPT/TATS/DIGAN line computes it)")
+_JEDI_SETTINGS = ("JEDi (Luo et al., ICLR 2025; oooolga/JEDi videojedi/JEDi.py, "
+                  "mmd_polynomial.py, V_JEPA.py): V-JEPA 1 ViT-H/16 (vith16.pth.tar, 1280-d) "
+                  "+ SSv2 attentive-probe pooler (ssv2-probe.pth.tar), frames in [0,1] "
+                  "normalised with ImageNet mean/std, no resize inside JEDi; "
+                  "mmd_poly(train, test, degree=2, gamma=None (1/d), coef0=0) = "
+                  "K_xx.mean() + K_yy.mean() - 2 K_xy.mean() (biased), x100; "
+                  "load_features num_samples=5000; the paper: JEDi settles with ~16% of the "
+                  "samples FVD needs")
+
+_DISTANCES: list[Protocol] = [
+    FrameProtocol(
+        name="fid@clean-frames-all", metric="fid",
+        description="Frame FID through clean-fid: every frame of 2048 real and 2048 generated "
+                    "videos, clean resize to 299, Inception pool3 2048-d, np.cov, scipy sqrtm.",
+        source=_CLEANFID_SRC),
+    FrameProtocol(
+        name="fid@clean-frames-16", metric="fid", frames="uniform", frames_per_video=16,
+        description="Frame FID through clean-fid on 16 frames per video at "
+                    "linspace(0, T-1, 16) (pytorchvideo UniformTemporalSubsample).",
+        source=_CLEANFID_SRC),
+    FrameProtocol(
+        name="kid@clean-frames-all", metric="kid",
+        description="Frame KID through clean-fid (kernel_distance: 100 subsets of <=1000, "
+                    "cubic kernel), every frame; reported raw (papers often print x1e3).",
+        source=_CLEANFID_SRC),
+    FrameProtocol(
+        name="kid@clean-frames-16", metric="kid", frames="uniform", frames_per_video=16,
+        description="Frame KID through clean-fid on 16 frames per video at linspace(0, T-1, 16).",
+        source=_CLEANFID_SRC),
+    KernelProtocol(
+        name="kvd@stylegan-v-2048x16", metric="kvd", fvd_protocol="fvd@stylegan-v-2048x16",
+        clip="as-fvd-protocol",
+        description="KVD: unbiased cubic-polynomial MMD^2 on the full sets of the I3D features "
+                    "of fvd@stylegan-v-2048x16 (StyleGAN-V itself has no KVD; kernel and "
+                    "estimator of TATS' polynomial_mmd).",
+        source=_TATS_KVD_SRC),
+    KernelProtocol(
+        name="kvd@stylegan-v-2048x16-subsets", metric="kvd", fvd_protocol="fvd@stylegan-v-2048x16",
+        clip="as-fvd-protocol",
+        subsets=100, subset_size=1000,
+        description="KVD as StyleGAN-V's kid50k_full estimates KID (100 subsets of <=1000, "
+                    "mean of unbiased MMD^2), on the I3D features of fvd@stylegan-v-2048x16.",
+        source="universome/stylegan-v src/metrics/metric_main.py kid50k_full "
+               "(compute_kid num_subsets=100, max_subset_size=1000; = cleanfid kernel_distance)"),
+    KernelProtocol(
+        name="kvd@tats-i3d", metric="kvd", extractor="i3d-400", weights="i3d_pretrained_400",
+        fvd_protocol="fvd@cd-fvd-i3d", clip="as-fvd-protocol",
+        description="KVD on the i3d_pretrained_400 features with TATS' preprocessing (bilinear "
+                    "straight to 224, 2x/255-1; the clips and I3D path of fvd@cd-fvd-i3d).",
+        source=_TATS_KVD_SRC),
+    KernelProtocol(
+        name="jedi@vjepa2-vitl-ssv2", metric="jedi", extractor="vjepa2", weights="vjepa2_vitl_ssv2",
+        feature="vjepa2-attentive-probe-1024", num_frames=16, clip="first",
+        pooling="attentive-probe", num_real=5000, num_fake=5000, kernel_degree=2,
+        kernel_coef0=0.0, estimator="biased", scale=100.0,
+        description="JEDi-style distance: JEDi's MMD (polynomial degree 2, gamma 1/d, coef0 0, "
+                    "biased, x100) on V-JEPA 2 ViT-L/16 SSv2-probe pooled features of the "
+                    "first 16 frames (transformers has V-JEPA 2 only; JEDi used V-JEPA 1 "
+                    "ViT-H/16 + its SSv2 probe, so values are not JEDi's own numbers).",
+        source="oooolga/JEDi; facebook/vjepa2-vitl-fpc16-256-ssv2 via transformers "
+               "VJEPA2ForVideoClassification (encoder + pooler) and VJEPA2VideoProcessor",
+        reference_settings=_JEDI_SETTINGS),
+    KernelProtocol(
+        name="jedi@vjepa2-vitl-mean", metric="jedi", extractor="vjepa2", weights="vjepa2_vitl_ssv2",
+        feature="vjepa2-token-mean-1024", num_frames=16, clip="first", pooling="token-mean",
+        num_real=5000, num_fake=5000, kernel_degree=2, kernel_coef0=0.0, estimator="biased",
+        scale=100.0,
+        description="As jedi@vjepa2-vitl-ssv2 with the mean of the encoder tokens instead of "
+                    "the attentive probe (JEDi's finetuned=False path).",
+        source="oooolga/JEDi videojedi/V_JEPA.py get_feats (finetuned=False)",
+        reference_settings=_JEDI_SETTINGS),
+]
+
+_ALL.extend(_DISTANCES)
+PROTOCOLS.update({p.name: p for p in _DISTANCES})
+__all__ += ["FrameProtocol", "KernelProtocol"]

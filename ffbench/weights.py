@@ -126,6 +126,18 @@ REGISTRY: dict[str, WeightFile] = {
            "https://huggingface.co/google/flan-ul2 (download the folder: config.json, tokenizer "
            "files and the safetensors/bin shards)",
            "FusionFrames text encoder (Flan-UL2, T5 encoder, 4096-d)", is_dir=True),
+        # clean-fid's Inception (cleanfid/downloads_helper.py `inception_url`; InceptionV3W in
+        # cleanfid/inception_torchscript.py loads it by this file name); no published sha256
+        _w("cleanfid_inception", "inception-2015-12-05.pt",
+           "https://nvlabs-fi-cdn.nvidia.com/stylegan2-ada-pytorch/pretrained/metrics/"
+           "inception-2015-12-05.pt",
+           "frame FID/KID fid@clean-frames-* / kid@clean-frames-* (clean-fid's TorchScript "
+           "Inception-v3, the StyleGAN2-ADA file)"),
+        _w("vjepa2_vitl_ssv2", "vjepa2-vitl-fpc16-256-ssv2",
+           "https://huggingface.co/facebook/vjepa2-vitl-fpc16-256-ssv2 (download the whole "
+           "folder: config.json, the safetensors weights and the (video_)preprocessor config)",
+           "JEDi-style distance jedi@vjepa2-* (V-JEPA 2 ViT-L/16 + SSv2 attentive probe, "
+           "transformers VJEPA2ForVideoClassification)", is_dir=True),
     ]
 }
 

@@ -34,7 +34,8 @@ def _show(args) -> int:
 def register(subparsers) -> None:
     _, sub = add_group(subparsers, "protocols", help="list and show evaluation protocols")
     p = add_command(sub, "list", "all protocols with their hashes", _list)
-    p.add_argument("--metric", help="only this metric (fvd, is, clipsim, reconstruction)")
+    p.add_argument("--metric", help="only this metric (fvd, is, clipsim, reconstruction, fid, "
+                                    "kid, kvd, jedi)")
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p = add_command(sub, "show", "every constant of one protocol and its hash", _show)
     p.add_argument("name", help="protocol name, e.g. fvd@stylegan-v-2048x16")

@@ -37,6 +37,12 @@ def _load_builtin() -> None:
     for cls in (I3DTorchScriptExtractor, I3D400Extractor, C3DTorchScriptExtractor, C3DTGAN2Extractor,
                 CLIPExtractor):
         _REGISTRY.setdefault(cls.name, cls)
+    # frame-level (clean-fid Inception: features per frame) and V-JEPA 2 (transformers)
+    from .cleanfid import CleanFIDInceptionExtractor
+    from .vjepa import VJEPA2Extractor
+
+    for cls in (CleanFIDInceptionExtractor, VJEPA2Extractor):
+        _REGISTRY.setdefault(cls.name, cls)
 
 
 def names() -> list[str]:
