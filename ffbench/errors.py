@@ -1,4 +1,8 @@
-"""Error types users see. The CLI prints these as one clear message instead of a traceback."""
+"""Error types users see. The CLI prints these as one clear message instead of a traceback.
+
+This module imports nothing of ffbench: every error type of the package (VideoError,
+WeightsError, ProtocolError, StatsError, RunDirError, ...) derives from `FFBenchError`.
+"""
 from __future__ import annotations
 
 
@@ -12,13 +16,4 @@ class ConfigError(FFBenchError, ValueError):
 
 def is_user_error(exc: BaseException) -> bool:
     """True for errors caused by input or environment rather than by a bug in ffbench."""
-    from .protocols import ProtocolError
-    from .weights import WeightsError
-
-    if isinstance(exc, (FFBenchError, WeightsError, ProtocolError, FileNotFoundError)):
-        return True
-    try:
-        from .video import VideoError
-    except ImportError:  # pragma: no cover
-        return False
-    return isinstance(exc, VideoError)
+    return isinstance(exc, (FFBenchError, FileNotFoundError))

@@ -1,7 +1,7 @@
 """Atomic file writes: a temp file beside the target, fsync, then rename.
 
 Every write in ffbench goes through here so that a run killed at any moment leaves either the
-old file or the new one, never half of one (DESIGN.md, "Files"). Files get the usual
+old file or the new one, never half of one (docs/DESIGN.md, "Files"). Files get the usual
 permissions (0666 & ~umask): `mkstemp` alone creates 0600 files, which surprises users who
 share run directories.
 """

@@ -14,6 +14,8 @@ import hashlib
 import json
 from dataclasses import asdict, dataclass, field, fields
 
+from .errors import FFBenchError
+
 __all__ = [
     "Protocol",
     "FVDProtocol",
@@ -27,7 +29,7 @@ __all__ = [
 ]
 
 
-class ProtocolError(KeyError):
+class ProtocolError(FFBenchError, KeyError):
     def __str__(self) -> str:  # KeyError quotes its message; we want plain text
         return str(self.args[0])
 

@@ -1,7 +1,7 @@
 """One rule for every derived seed.
 
 A seed derived from (run seed, key) — a sample id, a video path, a sampling stage — makes
-results independent of batch size, order, worker count and sharding (DESIGN.md,
+results independent of batch size, order, worker count and sharding (docs/DESIGN.md,
 "Determinism"). sha256 makes it identical on every machine and Python run (unlike `hash()`),
 and 63 bits fit `torch.Generator.manual_seed`, numpy and `random.Random` alike.
 """

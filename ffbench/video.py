@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from .errors import FFBenchError
 from .fileio import atomic_path, atomic_write_npy
 
 __all__ = [
@@ -44,7 +45,7 @@ MP4_CRF = 17
 _SIZE_KEY = "comment"  # mp4 metadata key that survives muxing; value "ffbench_size=WxH"
 
 
-class VideoError(ValueError):
+class VideoError(FFBenchError, ValueError):
     """A video could not be read, written or used; the message names the file and the reason."""
 
     def __init__(self, source, reason: str):

@@ -16,6 +16,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from .errors import FFBenchError
 from .fileio import atomic_write_json
 
 __all__ = [
@@ -32,7 +33,7 @@ __all__ = [
 ]
 
 
-class WeightsError(RuntimeError):
+class WeightsError(FFBenchError, RuntimeError):
     """Base class of weight-file problems."""
 
 

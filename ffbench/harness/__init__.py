@@ -6,7 +6,7 @@
 Modules: config (run config schema), plan (sample ids, prompts, seeds), rundir (atomic files,
 resume state, config binding), generate, features (one pass per extractor), evaluate (scores
 from saved features), shard (torchrun ranks / --shard i/K), runner (orchestration).
-Run directory layout: notes/RUN_DIR.md.
+Run directory layout: docs/RUN_DIR.md.
 """
 from .config import RunConfig, load_run_config, parse_run_config
 

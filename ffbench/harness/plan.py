@@ -5,7 +5,7 @@ computed once from the config (prompt set + run seed), written to plan.jsonl, an
 always read back — so a changed dataset file on disk cannot silently change a half-done run.
 
 A sample's seed is derived from (run seed, sample id) with `ffbench.seeding.derive_seed`
-(DESIGN.md "Determinism"), never from its position, so the video does not depend on batch size,
+(docs/DESIGN.md "Determinism"), never from its position, so the video does not depend on batch size,
 order or sharding.
 """
 from __future__ import annotations

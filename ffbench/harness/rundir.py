@@ -1,4 +1,4 @@
-"""The run directory (layout: notes/RUN_DIR.md): atomic writes, resume state, config binding.
+"""The run directory (layout: docs/RUN_DIR.md): atomic writes, resume state, config binding.
 
 Why atomic everywhere: a run is killed at arbitrary moments (kill -9, OOM, pre-emption). Every
 file is written to a temp file in the same folder and renamed into place, so a file either

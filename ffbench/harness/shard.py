@@ -1,6 +1,6 @@
 """Which part of the plan this process does: torchrun / accelerate ranks, or `--shard i/K`.
 
-Why no scheduler of our own (DESIGN.md "Scale-out"): launchers already exist. Under `torchrun`
+Why no scheduler of our own (docs/DESIGN.md "Scale-out"): launchers already exist. Under `torchrun`
 or `accelerate launch` the environment carries RANK / WORLD_SIZE / LOCAL_RANK; each rank takes
 plan items rank::world, writes its per-sample files to the shared run directory, waits at a
 barrier, and rank 0 evaluates. On a cluster array (SLURM) each task runs `--shard i/K`, needs no

@@ -133,7 +133,7 @@ class FVD(Metric):
         return torch.tensor(fvd_from_stats(real, fake, self.protocol, self.method), dtype=torch.float64)
 
     def details(self) -> dict:
-        """Everything a stored FVD number must carry (DESIGN.md: protocol hash, N, weights)."""
+        """Everything a stored FVD number must carry (docs/DESIGN.md: protocol hash, N, weights)."""
         value = float(self.compute())
         real = self._stats("real")
         return {"metric": "fvd", "value": value, "protocol": self.protocol.name,

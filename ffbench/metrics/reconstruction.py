@@ -1,6 +1,6 @@
 """Video reconstruction metrics: PSNR, SSIM, MSE, LPIPS on pairs of same-shape videos.
 
-Convention (DESIGN.md, metrics.md §5, protocol `reconstruction@vimeo90k-septuplet`): inputs are
+Convention (docs/DESIGN.md, metrics.md §5, protocol `reconstruction@vimeo90k-septuplet`): inputs are
 float videos in [0, 1], [N,T,H,W,3] or one [T,H,W,3]; every metric is computed per frame, the
 per-video value is the mean over its frames and the dataset value the mean over videos.
 

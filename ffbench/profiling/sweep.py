@@ -3,7 +3,7 @@
 Axes: resolution (square output size in pixels; or height/width), keyframes, fps, steps, guidance,
 decoder, preset. ``sweep(base, grid, stages)`` profiles every combination (stages.profile_point)
 with a tqdm progress bar. ``write_profile(df, out_dir)`` writes the run-directory profile contract
-(notes RUN_DIR.md): ``profile.json`` (list of row dicts), ``profile.csv`` and the plots as PNG + SVG:
+(docs/RUN_DIR.md): ``profile.json`` (list of row dicts), ``profile.csv`` and the plots as PNG + SVG:
 
 - ``interp_vs_mfi``: FLOPs per video of FusionFrames interpolation and of masked-frame
   interpolation against the number of output frames (one point per fps mode / keyframe count);

@@ -1,8 +1,8 @@
 """`build_report`: run directories (+ optionally a results store and a profile) -> a report folder.
 
-Reads only what the harness wrote (notes/RUN_DIR.md: run.json, plan.jsonl, samples/<id>.json,
+Reads only what the harness wrote (docs/RUN_DIR.md: run.json, plan.jsonl, samples/<id>.json,
 .mp4, previews/<id>.jpg, results.json) and what `ffbench profile` wrote (profile.json); never
-the models (DESIGN.md: report/ reads the store, never the models).
+the models (docs/DESIGN.md: report/ reads the store, never the models).
 """
 from __future__ import annotations
 

@@ -4,7 +4,7 @@ Input is a scores DataFrame shaped like `ResultsStore.scores()` (one row per run
 protocol, with model, dataset, random_weights, run_random_weights, created_at, extra_json).
 Published rows (report.published) are printed beside measured rows and marked †.
 
-Comparability rule (DESIGN.md): a column holds numbers of one protocol hash only. When measured
+Comparability rule (docs/DESIGN.md): a column holds numbers of one protocol hash only. When measured
 rows of one metric were computed under several protocols/hashes, the metric gets one column per
 (protocol, hash), labelled with both. Published numbers carry no hash: they are always marked †
 and a note says whose protocol they follow. Each table ends with notes naming the protocol,

@@ -1,6 +1,6 @@
 """The feature-extractor interface shared by I3D and C3D.
 
-An extractor takes the at-rest video batch (uint8 ``[N, T, H, W, 3]``, DESIGN.md) and does
+An extractor takes the at-rest video batch (uint8 ``[N, T, H, W, 3]``, docs/DESIGN.md) and does
 everything its protocol's reference does before the network (layout, range, resize) on the
 whole batch at once — never a Python loop over frames — so that the same videos give the same
 features whatever the batch size. Real weights come only through `ffbench.weights`; random
