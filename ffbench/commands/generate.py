@@ -1,22 +1,20 @@
-"""`ffbench generate MODEL --prompts FILE|DATASET --out DIR`: one mp4 + one JSON per sample.
+"""`ffbench generate MODEL --prompts FILE|DATASET --out DIR`: videos in a run directory.
+
+The plan and generate stages of the engine: the run directory is the one `ffbench run` writes
+(docs/RUN_DIR.md: samples/ID.npy exact, ID.mp4, ID.json), so `ffbench evaluate ... --fake
+DIR/samples` or a later `ffbench run` with the same config scores exactly these videos.
 
 File names come from sample ids (never from prompt text). A sample's seed is derived from
-(--seed, sample id), so its video does not depend on --n, batch size or order. A run directory
-can be interrupted and rerun: samples whose .mp4 and .json exist are skipped (the JSON must come
-from the same model config). A batch that fails is recorded as `<id>.json` with status "error"
-and the run goes on; the exit code is then 1.
+(--seed, sample id), so its video does not depend on --n, batch size or order. The same command
+resumes an interrupted run; another config in the same directory is an error. A failed sample is
+recorded in errors/ID.json and the run goes on; the exit code is then 1.
 """
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
-from ..fileio import atomic_write_json
 from . import _generate_fusionframes
 from ._util import add_command, print_json
-
-_SAFE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
-
 
 def register(subparsers) -> None:
     p = add_command(subparsers, "generate", "generate videos from prompts with a model",
@@ -39,140 +37,66 @@ def register(subparsers) -> None:
     p.add_argument("--fps", type=_generate_fusionframes.fps_value, default=None,
                    help="override the model's fps; for fusionframes also a mode: low (keyframes, "
                         "2 fps), medium (one interpolation pass, 8 fps), high (two passes, 30 fps)")
-    p.add_argument("--overwrite", action="store_true", help="regenerate samples that already exist")
     p.add_argument("--json", action="store_true", help="print the run summary as JSON")
+    p.add_argument("--quiet", action="store_true", help="no progress bars")
     _generate_fusionframes.add_options(p)
 
 
-def _read_prompts(args) -> tuple[list[str], list[str], list, dict]:
-    """(sample_ids, prompts, labels, source info) from a text file or a dataset."""
-    from ..errors import ConfigError, FFBenchError
+def _plan(args):
+    """(plan or None, dataset label): a prompts file becomes a plan with ids 00000, 00001, ...;
+    a dataset name is planned by the engine from the config."""
+    from ..errors import ConfigError
+    from ..harness.plan import plan_from_prompts
 
     path = Path(args.prompts)
-    if path.is_file():
-        lines = [ln.strip() for ln in path.read_text(encoding="utf-8").splitlines()]
-        prompts = [ln for ln in lines if ln]
-        if not prompts:
-            raise ConfigError(f"{path}: no prompts (the file has no non-empty lines)")
-        if args.n is not None:
-            if args.n < 1:
-                raise ConfigError(f"--n must be >= 1, got {args.n}")
-            prompts = prompts[:args.n]
-        ids = [f"{i:05d}" for i in range(len(prompts))]
-        return ids, prompts, [None] * len(prompts), {"prompts_file": str(path.resolve())}
-    try:
-        from ..data import load_prompts
-    except ImportError as e:
-        raise FFBenchError(f"--prompts {args.prompts!r} is not a file, and dataset support "
-                           f"(ffbench.data.load_prompts) is unavailable: {e}") from e
-    try:
-        ps = load_prompts(args.prompts, args.n, args.seed)
-    except ConfigError as e:
-        raise ConfigError(f"--prompts {args.prompts!r} is neither an existing file nor a known "
-                          f"dataset: {e}") from e
-    if hasattr(ps, "sample_ids"):
-        ids, prompts = list(ps.sample_ids), list(ps.prompts)
-        labels = list(getattr(ps, "labels", [None] * len(prompts)))
-    else:  # a plain list of strings or of {sample_id, prompt} records
-        items = list(ps)
-        if items and isinstance(items[0], str):
-            ids, prompts = [f"{args.prompts}-{i:05d}" for i in range(len(items))], items
-        else:
-            get = (lambda o, k: o[k]) if items and isinstance(items[0], dict) else getattr
-            ids, prompts = [get(o, "sample_id") for o in items], [get(o, "prompt") for o in items]
-        labels = [None] * len(prompts)
-    return ids, prompts, labels, {"dataset": args.prompts, "dataset_seed": args.seed}
+    if not path.is_file():
+        from ..data.config import dataset_names
 
+        if args.prompts not in dataset_names():
+            raise ConfigError(f"--prompts {args.prompts!r} is neither an existing file nor a known "
+                              f"dataset ({', '.join(dataset_names())})")
+        return None, args.prompts
+    from ..data.prompts import read_prompt_lines
 
-
-
-def _done(out: Path, sid: str, config_hash: str, random_weights: bool) -> bool:
-    import json
-
-    from ..errors import FFBenchError
-
-    mp4, meta = out / f"{sid}.mp4", out / f"{sid}.json"
-    if not (mp4.is_file() and meta.is_file()):
-        return False
-    try:
-        data = json.loads(meta.read_text())
-    except ValueError:
-        return False
-    if data.get("status") != "ok":
-        return False
-    if (data.get("model", {}).get("config_hash") != config_hash
-            or bool(data.get("random_weights")) != random_weights):
-        raise FFBenchError(f"{meta}: was generated with another model config "
-                           f"({data.get('model', {}).get('model')}); use another --out or --overwrite")
-    return True
+    prompts = read_prompt_lines(path)  # UTF-8 with/without BOM; blank and '#' lines skipped
+    if not prompts:
+        raise ConfigError(f"{path}: no prompts (the file has no non-empty lines)")
+    if args.n is not None:
+        if args.n < 1:
+            raise ConfigError(f"--n must be >= 1, got {args.n}")
+        prompts = prompts[:args.n]
+    ids = [f"{i:05d}" for i in range(len(prompts))]
+    return plan_from_prompts(prompts, args.seed, ids, description=f"prompts file {path.resolve()}"), \
+        f"prompts:{path.name}"
 
 
 def _generate(args) -> int:
-    import time
-    import traceback
-
-    import torch
-
-    from .. import __version__
+    """Plan + generate stages of the engine (one run-directory format with `ffbench run`)."""
     from ..errors import ConfigError
-    from ..generators.base import derive_seed, load_generator
-    from ..video import write_video
+    from ..harness import parse_run_config, run
 
     if args.batch_size is not None and args.batch_size < 1:
         raise ConfigError(f"--batch-size must be >= 1, got {args.batch_size}")
-    ids, prompts, labels, source = _read_prompts(args)
-    bad = [s for s in ids if not isinstance(s, str) or not _SAFE_ID.match(s)]
-    if bad:
-        raise ConfigError(f"sample ids must be safe file names ([A-Za-z0-9._-]); bad: {bad[:3]}")
-    if len(set(ids)) != len(ids):
-        raise ConfigError("sample ids are not unique")
-    overrides = {k: getattr(args, k) for k in ("frames", "height", "width", "fps", "steps", "guidance")}
-    gen = load_generator(args.model, random_weights=True if args.random_weights else None,
-                         device=args.device, batch_size=args.batch_size, **overrides)
-    meta_model = gen.metadata()
-    out: Path = args.out
-    out.mkdir(parents=True, exist_ok=True)
-    todo = [i for i, sid in enumerate(ids)
-            if args.overwrite or not _done(out, sid, gen.config.hash, gen.random_weights)]
-    batch = args.batch_size or getattr(getattr(gen.config, "diffusers", None), "batch_size", 1) or 1
-    ok, failed = 0, []
-    for start in range(0, len(todo), batch):
-        idx = todo[start:start + batch]
-        seeds = [derive_seed(args.seed, ids[i]) for i in idx]
-        t0 = time.perf_counter()
-        try:
-            videos = gen.generate([prompts[i] for i in idx], seeds)
-            error = None
-        except Exception as e:  # noqa: BLE001 — recorded per sample, the run goes on
-            videos, error = None, f"{type(e).__name__}: {e}"
-            tb = traceback.format_exc(limit=5)
-        seconds = (time.perf_counter() - t0) / len(idx)
-        for j, i in enumerate(idx):
-            sid = ids[i]
-            record = {"sample_id": sid, "prompt": prompts[i], "label": labels[i], "seed": seeds[j],
-                      "run_seed": args.seed, **source, "model": meta_model,
-                      "random_weights": gen.random_weights, "ffbench_version": __version__,
-                      "torch_version": torch.__version__, "seconds": round(seconds, 4)}
-            if error is None:
-                write_video(out / f"{sid}.mp4", videos[j], fps=gen.fps)
-                v = videos[j]
-                record.update(status="ok", video=f"{sid}.mp4", frames=int(v.shape[0]),
-                              height=int(v.shape[1]), width=int(v.shape[2]), fps=gen.fps)
-                ok += 1
-            else:
-                record.update(status="error", error=error, traceback=tb)
-                failed.append(sid)
-            atomic_write_json(out / f"{sid}.json", record)
-    summary = {"model": gen.name, "out": str(out.resolve()), "requested": len(ids),
-               "generated": ok, "skipped": len(ids) - len(todo), "failed": failed,
-               "random_weights": gen.random_weights}
-    atomic_write_json(out / "generate.json", {**summary, "source": source, "model_metadata": meta_model})
+    plan, dataset = _plan(args)
+    overrides = {k: getattr(args, k) for k in ("frames", "height", "width", "fps", "steps", "guidance")
+                 if getattr(args, k) is not None}
+    config = parse_run_config({
+        "model": args.model, "dataset": dataset, "metrics": [], "n": 0 if plan else (args.n or 0),
+        "seed": args.seed, "random_weights": bool(args.random_weights),
+        "batch_size": args.batch_size or 1, "model_overrides": overrides, "out": str(args.out),
+        "db": "none", "device": args.device or ""}, "command line")
+    results = run(config, plan=plan, quiet=args.quiet or args.json)
+    failed = [f["sample_id"] for f in results["failures"]]
+    summary = {"model": results["model"], "out": str(Path(args.out).resolve()),
+               "requested": results["n_planned"], "generated": results["n_samples"],
+               "failed": failed, "random_weights": results["random_weights"],
+               "run_id": results["run_id"]}
     if args.json:
         print_json(summary)
     else:
-        print(f"{gen.name}: {ok} generated, {summary['skipped']} already present, "
-              f"{len(failed)} failed -> {summary['out']}"
-              + ("  [RANDOM WEIGHTS]" if gen.random_weights else ""))
+        print(f"{summary['model']}: {summary['generated']}/{summary['requested']} videos, "
+              f"{len(failed)} failed -> {summary['out']}/samples"
+              + ("  [RANDOM WEIGHTS]" if summary["random_weights"] else ""))
         for sid in failed[:5]:
-            print(f"  failed {sid}: see {out / (sid + '.json')}")
+            print(f"  failed {sid}: see {Path(args.out) / 'errors' / (sid + '.json')}")
     return 1 if failed else 0

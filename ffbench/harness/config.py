@@ -58,7 +58,7 @@ __all__ = ["RunConfig", "RealConfig", "load_run_config", "parse_run_config", "pa
 # shorthand -> protocol (`--metrics fvd,clipsim,is`)
 METRIC_DEFAULTS = {"fvd": "fvd@stylegan-v-2048x16", "is": "is@c3d-ucf101",
                    "clipsim": "clipsim@vit-b-32"}
-EXECUTION_FIELDS = ("out", "max_failures", "bootstrap", "db", "extractor_weights")
+EXECUTION_FIELDS = ("out", "max_failures", "bootstrap", "db", "extractor_weights", "device")
 
 
 @dataclass(frozen=True)
@@ -101,6 +101,7 @@ class RunConfig:
     bootstrap: int = 0
     db: str = ""
     extractor_weights: dict = field(default_factory=dict)  # extractor name -> explicit weights file
+    device: str = ""                   # torch device ("" = cuda:LOCAL_RANK if present, else cpu)
 
     def to_dict(self) -> dict:
         d = asdict(self)
@@ -161,7 +162,7 @@ def is_entry_point(model: str) -> bool:
 _TYPES = {"model": str, "dataset": str, "n": int, "seed": int, "random_weights": bool,
           "random_extractors": bool, "batch_size": int, "feature_batch_size": int,
           "dataset_root": str, "prompt_file": str, "out": str, "max_failures": int,
-          "bootstrap": int, "db": str, "source": str, "resolution": int}
+          "bootstrap": int, "db": str, "source": str, "resolution": int, "device": str}
 _REAL_TYPES = {"source": str, "root": str, "num_videos": int, "seed": int, "stats": str}
 _OVERRIDE_TYPES = {"frames": int, "height": int, "width": int, "fps": (int, float),
                    "steps": int, "guidance": (int, float)}
@@ -203,9 +204,7 @@ def parse_metrics(items, where: str = "metrics") -> tuple[str, ...]:
             raise ConfigError(f"{where}: {name} is not a generation metric (fvd, is, clipsim)")
         if name not in out:
             out.append(name)
-    if not out:
-        raise ConfigError(f"{where}: at least one metric is required")
-    return tuple(out)
+    return tuple(out)  # none: a generation-only run (`ffbench generate`)
 
 
 def _entry_point(where: str, key: str, value: str) -> str:

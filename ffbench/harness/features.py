@@ -72,7 +72,8 @@ def build_extractor_for(spec: FeatureSpec, config, dev=None):
     """The extractor of a feature pass: an [extractors] override, a random one (marked), or
     real weights via ffbench.weights (a missing file raises WeightsMissing; never a fallback)."""
     return spec.family.build_extractor(
-        spec.protocol, random_seed=0 if config.random_extractors else None, device=dev or device(),
+        spec.protocol, random_seed=0 if config.random_extractors else None,
+        device=dev or config.device or device(),
         override=_override(spec, config),
         weights_path=config.extractor_weights.get(spec.family.extractor_name(spec.protocol)))
 

@@ -87,7 +87,7 @@ def _work(rd: RunDir, plan, config: RunConfig, info: ShardInfo, generator, progr
                 and rd.failure(it.sample_id) is None]
     t0 = time.perf_counter()
     if todo_gen:
-        gen = generator if generator is not None else load_model(config, device=_device())
+        gen = generator if generator is not None else load_model(config, device=config.device or _device())
         minfo = model_info(gen)
         meta = gen.metadata() if hasattr(gen, "metadata") else {}
         atomic_write_json(rd.root / "model.json", {**meta, **minfo})
@@ -166,7 +166,7 @@ def _results(rd: RunDir, plan, config: RunConfig, run_info: dict, ev: dict, shar
 
 
 def _store(results: dict, config: RunConfig, rd: RunDir) -> str | None:
-    if config.db.lower() == "none":
+    if config.db.lower() == "none" or not results["scores"]:
         return None
     from ..store import ResultsStore, RunRecord, ScoreRecord
 
