@@ -1,6 +1,7 @@
 """One number per protocol hash, whatever command produced it (the one-engine acceptance test).
 
 For every metric family (fvd, is, clipsim): `ffbench run`, `run` in 2 shards + `--merge`,
+`torchrun --nproc_per_node 2 -m ffbench.cli run`,
 `ffbench evaluate` on the run's samples folder (which holds each sample as ID.npy *and* ID.mp4:
 one sample, the exact .npy), and `stats compute` then `evaluate` give bit-identical values and
 the same protocol hash; the real side is a folder with class sub-folders (UCF-101 layout).
@@ -9,10 +10,12 @@ from __future__ import annotations
 
 import json
 import shutil
+import subprocess
+import sys
 
 import pytest
 import torch
-from harness_util import TINY, base_config, in_process
+from harness_util import REPO, TINY, base_config, env, in_process, load_results, write_toml
 
 from ffbench.cli import main
 from ffbench.harness import parse_run_config, run
@@ -60,6 +63,15 @@ def test_every_entry_point_gives_the_same_number(tmp_path, real_dir, capsys, iso
     run(shard_cfg, shard="1/2", quiet=True)
     merged = run(shard_cfg, merge=True, quiet=True)
 
+    # torchrun, 2 ranks (CPU, gloo)
+    ddp_cfg = base_config(tmp_path / "ddp", n=12, metrics=metrics, real={"source": str(real_dir)})
+    toml = write_toml(tmp_path / "ddp.toml", ddp_cfg)
+    proc = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2",
+                           "--standalone", "-m", "ffbench.cli", "run", str(toml), "--quiet"],
+                          capture_output=True, text=True, env=env(), cwd=str(REPO), timeout=300)
+    assert proc.returncode == 0, proc.stderr[-4000:]
+    ddp = load_results(ddp_cfg["out"])
+
     # the run's samples folder, evaluated as it is (ID.npy + ID.mp4 + ID.json per sample)
     samples = tmp_path / "single" / "samples"
     assert len(list(samples.glob("*.mp4"))) == 12 and len(list(samples.glob("*.npy"))) == 12
@@ -83,7 +95,7 @@ def test_every_entry_point_gives_the_same_number(tmp_path, real_dir, capsys, iso
                              ("is@c3d-ucf101", [is_eval]), ("clipsim@vit-b-32", [clip_eval])):
         ref = _score(single, proto)
         assert ref["value"] is not None, ref
-        for other in [_score(merged, proto), *evaluated]:
+        for other in [_score(merged, proto), _score(ddp, proto), *evaluated]:
             assert other["value"] == ref["value"], (proto, other)  # bit-identical
             assert other["protocol_hash"] == ref["protocol_hash"]
             assert other.get("n", other.get("n_fake")) == 12
