@@ -8,6 +8,8 @@ a server (`.ci/start_postgres.sh` starts one; CI does); each test gets a fresh d
 import multiprocessing as mp
 import os
 import queue as queue_mod
+import signal
+import time
 import traceback
 import uuid
 
@@ -102,6 +104,19 @@ def _reader(url, barrier, done, out):
         out.put(("error", traceback.format_exc(), 0))
 
 
+def _killed_mid_write(url, ready):
+    """Child: stop inside add_run's transaction (run row written, scores not yet) and wait."""
+    store = ResultsStore(url)
+
+    def pause(conn, cursor, statement, *args):
+        if statement.lstrip().upper().startswith("INSERT INTO SCORES"):
+            ready.set()
+            time.sleep(600)
+
+    sa.event.listen(store.engine, "before_cursor_execute", pause)
+    store.add_run(_run("half", "model0", "2026-01-02"), _scores(1.0))
+
+
 def _join_all(procs, timeout=240):
     for p in procs:
         p.join(timeout)
@@ -166,3 +181,22 @@ def test_writers_and_a_leaderboard_reader_at_once_lose_nothing(new_store_url):
         with store.engine.connect() as conn:
             assert conn.exec_driver_sql("PRAGMA integrity_check").scalar() == "ok"
             assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+
+
+def test_a_writer_killed_mid_transaction_leaves_no_half_run_and_no_lock(new_store_url):
+    store = ResultsStore(new_store_url)
+    store.add_run(_run("before", "model0", "2026-01-01"), _scores(1.0))
+    ctx = mp.get_context("spawn")
+    ready = ctx.Event()
+    child = ctx.Process(target=_killed_mid_write, args=(new_store_url, ready))
+    child.start()
+    try:
+        assert ready.wait(120), "the writer never reached its scores"
+    finally:
+        os.kill(child.pid, signal.SIGKILL)  # kill -9 while it holds the write lock
+        child.join(60)
+    assert child.exitcode == -signal.SIGKILL
+    store.add_run(_run("after", "model1", "2026-01-03"), _scores(2.0))  # the lock was released
+    assert sorted(store.runs()["run_id"]) == ["after", "before"]
+    assert sorted(store.scores()["run_id"]) == ["after", "after", "before", "before"]
+    assert sorted(ResultsStore(new_store_url).leaderboard()["model"]) == ["model0", "model1"]
