@@ -27,6 +27,7 @@ import json
 import math
 import os
 import random
+import re
 import time
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
@@ -167,8 +168,9 @@ class ResultsStore:
         self.url = normalize_url(url)
         try:
             parsed = sa.engine.make_url(self.url)
-        except sa.exc.ArgumentError as e:
-            raise StoreError(f"--db {self.url}: not a database URL ({e})") from e
+        except (sa.exc.ArgumentError, ValueError) as e:  # ValueError: a port that is no number
+            shown = re.sub(r"://[^/@]*@", "://***@", self.url)  # no password in the message
+            raise StoreError(f"results store {shown}: not a database URL") from e
         self.shown_url = parsed.render_as_string(hide_password=True)
         self.dialect = parsed.get_backend_name()
         kwargs: dict = {}

@@ -121,3 +121,11 @@ def test_leaderboard_cli_damaged_db(cli, tmp_path):
     r = cli("leaderboard", "--db", db)
     assert r.returncode != 0 and "Traceback" not in r.stderr
     assert "bad.db" in r.stderr and "not a database" in r.stderr
+
+
+def test_malformed_urls_are_errors_without_the_password():
+    for url in ("postgresql://me:s3cret@host:notaport/db", "nodriver://me:s3cret@h/db",
+                "not a url://me:s3cret@x"):
+        with pytest.raises(StoreError) as e:
+            ResultsStore(url)
+        assert "s3cret" not in str(e.value) and "results store" in str(e.value), url

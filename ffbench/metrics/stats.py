@@ -97,19 +97,23 @@ class GaussianStats:
         return cls(x.sum(0), x.T @ x, x.shape[0], dict(meta or {}))
 
     def save(self, path) -> Path:
-        """Atomic write (temp file + rename) of a self-describing .npz."""
+        """Atomic write (temp file + rename) of a self-describing .npz; an OS error (disk
+        full, read-only, no such folder) is a StatsError naming the file."""
         path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
         meta = dict(self.meta, format_version=FORMAT_VERSION)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+        tmp = None
         try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
             with os.fdopen(fd, "wb") as fh:
                 np.savez(fh, sum=self.sum, sum_outer=self.sum_outer, n=np.int64(self.n),
                          meta=np.array(json.dumps(meta, sort_keys=True)))
             os.replace(tmp, path)
-        except BaseException:
-            if os.path.exists(tmp):
+        except BaseException as e:
+            if tmp is not None and os.path.exists(tmp):
                 os.unlink(tmp)
+            if isinstance(e, OSError):
+                raise StatsError(f"{path}: cannot write statistics ({e.strerror or e})") from e
             raise
         return path
 
@@ -229,10 +233,16 @@ class StatsCache:
             return None
         return stats
 
-    def put(self, protocol, manifest: str, weights_sha256: str, stats: GaussianStats) -> Path:
+    def put(self, protocol, manifest: str, weights_sha256: str, stats: GaussianStats) -> Path | None:
+        """Store `stats` under its key; the path, or None (logged) when the cache cannot be
+        written: a cache failure never throws away statistics that were just computed."""
         stats.meta.update(protocol=protocol.name, protocol_hash=protocol.hash,
                           manifest_hash=manifest, weights_sha256=weights_sha256)
-        return stats.save(self.path_for(protocol, manifest, weights_sha256))
+        try:
+            return stats.save(self.path_for(protocol, manifest, weights_sha256))
+        except StatsError as e:
+            log.warning("statistics cache not written: %s", e)
+            return None
 
     def list(self) -> list[Path]:
         return sorted(self.root.glob("*.npz")) if self.root.is_dir() else []

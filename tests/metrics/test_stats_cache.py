@@ -99,3 +99,17 @@ def test_torn_cache_file_is_a_logged_miss_and_a_named_file_is_an_error(tmp_path,
         assert main(["stats", "show", str(user)]) == 2
         err = capsys.readouterr().err
         assert str(user) in err and "Traceback" not in err
+
+
+def test_unwritable_cache_is_logged_not_fatal_and_save_names_the_file(tmp_path, caplog):
+    from ffbench.metrics.stats import StatsError
+
+    (tmp_path / "file").write_text("x")
+    cache = StatsCache(tmp_path / "file" / "cache")  # its folder cannot be created
+    p = protocols.get("fvd@stylegan-v-2048x16")
+    assert cache.put(p, "m", "w1", _stats()) is None
+    assert any("not written" in r.getMessage() for r in caplog.records)
+    assert cache.get(p, "m", "w1") is None
+    with pytest.raises(StatsError, match="file/x.npz: cannot write statistics"):
+        _stats().save(tmp_path / "file" / "x.npz")
+    assert sorted(q.name for q in tmp_path.iterdir()) == ["file"]  # no temp files left
