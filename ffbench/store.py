@@ -5,21 +5,47 @@ one PostgreSQL leaderboard. Plain tables (SQLAlchemy Core), so `pandas.read_sql`
 directly. Every score row carries what makes it comparable: protocol name and hash, sample
 count, detector weights sha256 and the random-weights flag.
 
-Concurrency: SQLite writers serialise on the database lock; we use WAL mode and a long busy
-timeout so concurrent runs wait instead of failing, and every write is one transaction.
+Concurrency (issue 20 item 3, issue 21 item 5): any number of processes may open a new store
+and write runs at once while others read the leaderboard; nothing is lost.
+- Schema: created inside one write transaction that holds a database-wide lock (SQLite
+  ``BEGIN IMMEDIATE``; PostgreSQL ``pg_advisory_xact_lock``), so check-then-create cannot
+  interleave ("table models already exists" was the race); other dialects retry on
+  "already exists". An existing store is opened without taking any write lock.
+- SQLite: WAL (readers never block the writer), busy timeout set before anything else, and
+  writes start with ``BEGIN IMMEDIATE`` so a transaction never has to upgrade a read lock
+  (that upgrade fails at once with "database is locked" instead of waiting).
+- PostgreSQL (``postgresql://`` means the psycopg 3 driver): writers of the same run id take
+  turns on an advisory lock (else one deletes the run while the other's new scores still
+  reference it); a model row is inserted with ON CONFLICT DO NOTHING; a unique-key race,
+  serialization failure or deadlock that still happens is retried.
+- Every write is one transaction: a reader sees all of a run's scores or none of them.
 """
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 import os
+import random
+import re
+import time
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
 import sqlalchemy as sa
 
-__all__ = ["ResultsStore", "RunRecord", "ScoreRecord", "default_url"]
+from .errors import FFBenchError
+
+__all__ = ["ResultsStore", "RunRecord", "ScoreRecord", "StoreError", "default_url", "normalize_url"]
+
+BUSY_TIMEOUT_S = 60  # how long a SQLite writer waits for the lock before giving up
+_RETRIES = 8  # transient races (PostgreSQL unique/serialization/deadlock) retried this often
+_SCHEMA_LOCK_KEY = 0x66666265  # "ffbe": the PostgreSQL advisory lock around schema creation
+
+
+class StoreError(FFBenchError):
+    """The results store cannot be opened or written; the message names the database and why."""
 
 metadata = sa.MetaData()
 
@@ -109,6 +135,21 @@ def default_url() -> str:
     return f"sqlite:///{home() / 'results.db'}"
 
 
+def normalize_url(url: str | os.PathLike | None) -> str:
+    """A SQLAlchemy URL: None -> the default SQLite file, a plain path -> SQLite, and
+    ``postgresql://`` / ``postgres://`` -> ``postgresql+psycopg://`` (the driver ffbench ships;
+    SQLAlchemy's default for that scheme is psycopg2, which is not installed)."""
+    if url is None:
+        return default_url()
+    if "://" not in str(url):  # a plain file path means SQLite
+        return f"sqlite:///{Path(url).expanduser()}"
+    url = str(url)
+    for scheme in ("postgresql://", "postgres://"):
+        if url.startswith(scheme):
+            return "postgresql+psycopg://" + url[len(scheme):]
+    return url
+
+
 def _finite_or_none(x):
     if x is None:
         return None
@@ -117,22 +158,64 @@ def _finite_or_none(x):
 
 
 class ResultsStore:
+    """One results database; safe to use from many processes at once (see module docstring).
+
+    Raises StoreError (naming the URL, password hidden) when the database cannot be reached,
+    created or written.
+    """
+
     def __init__(self, url: str | os.PathLike | None = None):
-        if url is None:
-            url = default_url()
-        elif "://" not in str(url):  # a plain file path means SQLite
-            url = f"sqlite:///{Path(url).expanduser()}"
-        self.url = str(url)
+        self.url = normalize_url(url)
+        try:
+            parsed = sa.engine.make_url(self.url)
+        except (sa.exc.ArgumentError, ValueError) as e:  # ValueError: a port that is no number
+            shown = re.sub(r"://[^/@]*@", "://***@", self.url)  # no password in the message
+            raise StoreError(f"results store {shown}: not a database URL") from e
+        self.shown_url = parsed.render_as_string(hide_password=True)
+        self.dialect = parsed.get_backend_name()
         kwargs: dict = {}
-        if self.url.startswith("sqlite"):
-            db_path = self.url.split("sqlite:///", 1)[-1]
+        if self.dialect == "sqlite":
+            db_path = parsed.database
             if db_path and db_path != ":memory:":
-                Path(db_path).parent.mkdir(parents=True, exist_ok=True)
-            kwargs["connect_args"] = {"timeout": 60}
-        self.engine = sa.create_engine(self.url, **kwargs)
-        if self.url.startswith("sqlite"):
-            sa.event.listen(self.engine, "connect", _sqlite_pragmas)
-        metadata.create_all(self.engine)
+                try:
+                    Path(db_path).parent.mkdir(parents=True, exist_ok=True)
+                except OSError as e:
+                    raise StoreError(f"results store {db_path}: cannot create its folder: "
+                                     f"{e.strerror or e}") from e
+            kwargs["connect_args"] = {"timeout": BUSY_TIMEOUT_S}
+        try:
+            self.engine = sa.create_engine(self.url, **kwargs)
+        except (ImportError, sa.exc.ArgumentError) as e:
+            raise StoreError(f"results store {self.shown_url}: cannot use this URL ({e})") from e
+        if self.dialect == "sqlite":
+            sa.event.listen(self.engine, "connect", _sqlite_on_connect)
+            sa.event.listen(self.engine, "begin", _sqlite_on_begin)
+        # writes go through this engine: on SQLite its transactions start with BEGIN IMMEDIATE
+        self._writer = self.engine.execution_options(ffbench_write=True)
+        self._guard("open", self._create_schema)
+
+    def _guard(self, what: str, fn):
+        """Run fn, retrying transient races; other database errors become one StoreError line."""
+        for attempt in range(_RETRIES):
+            try:
+                return fn()
+            except sa.exc.DBAPIError as e:
+                if attempt + 1 < _RETRIES and _transient(e, self.dialect):
+                    time.sleep(0.02 * (attempt + 1) * (1 + random.random()))
+                    continue
+                reason = str(getattr(e, "orig", None) or e).strip().splitlines()[0]
+                raise StoreError(f"results store {self.shown_url}: cannot {what}: {reason}") from e
+
+    def _create_schema(self) -> None:
+        """Create the tables unless they all exist, race-free (module docstring)."""
+        with self.engine.connect() as conn:  # no lock at all when the store already exists
+            present = set(sa.inspect(conn).get_table_names())
+        if present >= set(metadata.tables):
+            return
+        with self._writer.begin() as conn:
+            if self.dialect == "postgresql":
+                conn.execute(sa.text("SELECT pg_advisory_xact_lock(:k)"), {"k": _SCHEMA_LOCK_KEY})
+            metadata.create_all(conn, checkfirst=True)
 
     # --- writing ---------------------------------------------------------------------------
     def add_run(self, run: RunRecord, scores: list[ScoreRecord] = ()) -> str:
@@ -141,43 +224,68 @@ class ResultsStore:
         kind = row.pop("model_kind")
         for key in ("config", "versions", "hardware", "timings"):
             row[f"{key}_json"] = json.dumps(row.pop(key), sort_keys=True, default=str)
-        with self.engine.begin() as conn:
-            existing = conn.execute(sa.select(models_table.c.name).where(
-                models_table.c.name == run.model)).first()
-            if existing is None:
-                conn.execute(models_table.insert().values(
-                    name=run.model, kind=kind,
-                    config_json=json.dumps(run.config.get("model", {}), sort_keys=True, default=str)))
-            conn.execute(scores_table.delete().where(scores_table.c.run_id == run.run_id))
-            conn.execute(runs_table.delete().where(runs_table.c.run_id == run.run_id))
-            conn.execute(runs_table.insert().values(**row))
-            for s in scores:
-                values = asdict(s)
-                values["extra_json"] = json.dumps(values.pop("extra"), sort_keys=True, default=str)
-                for k in ("value", "std", "ci_low", "ci_high"):
-                    values[k] = _finite_or_none(values[k])
-                conn.execute(scores_table.insert().values(run_id=run.run_id, **values))
+        model_row = dict(name=run.model, kind=kind,
+                         config_json=json.dumps(run.config.get("model", {}), sort_keys=True,
+                                                default=str))
+        score_rows = []
+        for s in scores:
+            values = asdict(s)
+            values["extra_json"] = json.dumps(values.pop("extra"), sort_keys=True, default=str)
+            for k in ("value", "std", "ci_low", "ci_high"):
+                values[k] = _finite_or_none(values[k])
+            score_rows.append(dict(values, run_id=run.run_id))
+
+        def write():
+            with self._writer.begin() as conn:
+                if self.dialect == "postgresql":  # writers of one run id take turns
+                    conn.execute(sa.text("SELECT pg_advisory_xact_lock(:k)"),
+                                 {"k": _lock_key("run:" + run.run_id)})
+                conn.execute(self._insert_model(model_row))
+                conn.execute(scores_table.delete().where(scores_table.c.run_id == run.run_id))
+                conn.execute(runs_table.delete().where(runs_table.c.run_id == run.run_id))
+                conn.execute(runs_table.insert().values(**row))
+                if score_rows:
+                    conn.execute(scores_table.insert(), score_rows)
+
+        self._guard(f"write run {run.run_id!r}", write)
         return run.run_id
 
+    def _insert_model(self, values: dict):
+        """INSERT of a model row that does nothing when another writer already added it."""
+        if self.dialect == "sqlite":
+            from sqlalchemy.dialects.sqlite import insert
+        elif self.dialect == "postgresql":
+            from sqlalchemy.dialects.postgresql import insert
+        else:  # portable fallback: the unique-key race it leaves is retried by _guard
+            exists = sa.select(models_table.c.name).where(models_table.c.name == values["name"])
+            return models_table.insert().from_select(
+                list(values), sa.select(*[sa.literal(v) for v in values.values()]).where(
+                    ~exists.exists()))
+        return insert(models_table).values(**values).on_conflict_do_nothing(
+            index_elements=["name"])
+
     # --- reading ---------------------------------------------------------------------------
-    def runs(self):
+    def _read(self, query):
         import pandas as pd
 
-        with self.engine.connect() as conn:
-            return pd.read_sql(sa.select(runs_table).order_by(runs_table.c.created_at), conn)
+        def read():
+            with self.engine.connect() as conn:
+                return pd.read_sql(query, conn)
+
+        return self._guard("read", read)
+
+    def runs(self):
+        return self._read(sa.select(runs_table).order_by(runs_table.c.created_at))
 
     def scores(self, run_id: str | None = None):
         """Scores joined with their run's model and dataset."""
-        import pandas as pd
-
         q = sa.select(scores_table, runs_table.c.model, runs_table.c.dataset,
                       runs_table.c.created_at, runs_table.c.n_failed,
                       runs_table.c.random_weights.label("run_random_weights")).join(
             runs_table, scores_table.c.run_id == runs_table.c.run_id)
         if run_id is not None:
             q = q.where(scores_table.c.run_id == run_id)
-        with self.engine.connect() as conn:
-            return pd.read_sql(q.order_by(scores_table.c.id), conn)
+        return self._read(q.order_by(scores_table.c.id))
 
     def leaderboard(self, dataset: str | None = None):
         """One row per (model, dataset): the latest run's score for each metric@protocol.
@@ -208,8 +316,38 @@ class ResultsStore:
         return table.join(flags).reset_index()
 
 
-def _sqlite_pragmas(dbapi_conn, _record) -> None:
+def _lock_key(text: str) -> int:
+    """A signed 64-bit advisory-lock key for `text` (a collision only serialises two writers)."""
+    return int.from_bytes(hashlib.sha256(text.encode()).digest()[:8], "big", signed=True)
+
+
+def _transient(e: sa.exc.DBAPIError, dialect: str) -> bool:
+    """A failure that a retry of the whole transaction can fix (a race, not a bad input)."""
+    text = str(getattr(e, "orig", e)).lower()
+    if "already exists" in text:  # schema creation raced on a dialect without our lock
+        return True
+    if dialect == "postgresql":
+        code = getattr(getattr(e, "orig", None), "sqlstate", None)
+        # 23505 unique violation (two writers replaced one run id), 40001 serialization
+        # failure, 40P01 deadlock
+        return code in ("23505", "40001", "40P01")
+    if dialect == "sqlite":  # writers wait on the lock for BUSY_TIMEOUT_S already
+        return False
+    return isinstance(e, sa.exc.IntegrityError)
+
+
+def _sqlite_on_connect(dbapi_conn, _record) -> None:
+    """Busy timeout first (so the WAL switch below waits for the lock too), then WAL; and
+    leave transaction control to SQLAlchemy's begin event (pysqlite's own is deferred)."""
+    dbapi_conn.isolation_level = None
     cur = dbapi_conn.cursor()
+    cur.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_S * 1000}")
     cur.execute("PRAGMA journal_mode=WAL")
-    cur.execute("PRAGMA busy_timeout=60000")
     cur.close()
+
+
+def _sqlite_on_begin(conn) -> None:
+    """Writers take the write lock up front (BEGIN IMMEDIATE waits on the busy timeout);
+    readers take a plain snapshot (BEGIN), which WAL never blocks."""
+    immediate = conn.get_execution_options().get("ffbench_write", False)
+    conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")

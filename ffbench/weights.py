@@ -216,25 +216,31 @@ def _save_pin(name: str, digest: str, path: Path) -> None:
 
 
 def _fingerprint(path: Path) -> list:
-    """What must be unchanged for a remembered digest to stay valid: size and mtime of the
-    file, or of every file in a directory."""
+    """What must be unchanged for a remembered digest to stay valid: size, mtime, ctime and
+    inode of the file, or of every file in a directory. ctime and inode catch what size+mtime
+    miss: a file rewritten in place with its mtime set back (ctime moves, and nobody can set
+    it), or replaced by a copy that kept the old mtime (new inode)."""
+    def one(st):
+        return [st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino]
+
     if path.is_dir():
-        return sorted([f.relative_to(path).as_posix(), f.stat().st_size, f.stat().st_mtime_ns]
+        return sorted([f.relative_to(path).as_posix(), *one(f.stat())]
                       for f in path.rglob("*") if f.is_file())
-    st = path.stat()
-    return [st.st_size, st.st_mtime_ns]
+    return one(path.stat())
 
 
 def _digests_path() -> Path:
     return home() / "digests.json"
 
 
-def cached_digest(path: Path) -> str:
+def cached_digest(path: Path, trust_cache: bool = True) -> str:
     """sha256 of a file or directory, remembered across runs in `$FFBENCH_HOME/digests.json`.
 
     Checkpoints here are up to tens of GB (Flan-UL2, FusionFrames); re-hashing them on every
-    run would cost minutes. The digest is reused only while size and mtime of every file are
-    unchanged.
+    run would cost minutes. With `trust_cache` the digest is reused while size, mtime, ctime
+    and inode of every file are unchanged (a shortcut: it trusts the file system's metadata).
+    `trust_cache=False` always hashes the bytes, as `ffbench weights verify` does, and
+    refreshes the remembered digest.
     """
     path = Path(path).resolve()
     key, fp = str(path), _fingerprint(path)
@@ -244,8 +250,10 @@ def cached_digest(path: Path) -> str:
             store = json.loads(_digests_path().read_text())
         except (OSError, json.JSONDecodeError):
             store = {}  # a damaged cache only costs a re-hash
+        if not isinstance(store, dict):
+            store = {}
     entry = store.get(key)
-    if entry and entry.get("fingerprint") == fp:
+    if trust_cache and isinstance(entry, dict) and entry.get("fingerprint") == fp:
         return entry["sha256"]
     digest = sha256_of(path)
     store[key] = {"fingerprint": fp, "sha256": digest}
@@ -286,8 +294,11 @@ def _missing_message(wf: WeightFile, tried: list[Path]) -> str:
     return "\n".join(lines)
 
 
-def verify(name: str, path: Path, pin: bool = True) -> str:
-    """Check `path` against the published or pinned sha256; pin it on first use. Returns digest."""
+def verify(name: str, path: Path, pin: bool = True, trust_cache: bool = True) -> str:
+    """Check `path` against the published or pinned sha256; pin it on first use. Returns digest.
+
+    `trust_cache=False` hashes the file even when `digests.json` remembers it (`cached_digest`).
+    """
     wf = get(name)
     path = Path(path)
     if wf.size is not None and not path.is_dir() and path.stat().st_size != wf.size:
@@ -295,7 +306,7 @@ def verify(name: str, path: Path, pin: bool = True) -> str:
             f"{path}: size {path.stat().st_size} bytes, expected {wf.size} for {wf.name}; "
             f"re-download it from {wf.url}"
         )
-    digest = cached_digest(path)
+    digest = cached_digest(path, trust_cache=trust_cache)
     expected, origin = expected_sha256(name)
     if expected is not None and digest != expected:
         raise WeightsMismatch(
@@ -309,10 +320,12 @@ def verify(name: str, path: Path, pin: bool = True) -> str:
     return digest
 
 
-def resolve(name: str, path: str | os.PathLike | None = None, verify_digest: bool = True) -> Path:
+def resolve(name: str, path: str | os.PathLike | None = None, verify_digest: bool = True,
+            trust_cache: bool = True) -> Path:
     """Verified local path of a registered file.
 
     Order: explicit `path` > `$FFBENCH_HOME` > `~/.cache/ffbench` > the torch hub cache.
+    `trust_cache=False` re-hashes instead of trusting a remembered digest (`weights verify`).
     """
     wf = get(name)
     if path is not None:
@@ -324,7 +337,7 @@ def resolve(name: str, path: str | os.PathLike | None = None, verify_digest: boo
     for cand in candidates:
         if cand.exists() and (cand.is_dir() == wf.is_dir):
             if verify_digest:
-                verify(name, cand)
+                verify(name, cand, trust_cache=trust_cache)
             return cand
     raise WeightsMissing(_missing_message(wf, candidates))
 

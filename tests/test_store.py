@@ -1,10 +1,12 @@
 import json
-import multiprocessing as mp
+import sqlite3
 
 import pandas as pd
+import pytest
 import sqlalchemy as sa
 
-from ffbench.store import ResultsStore, RunRecord, ScoreRecord
+from ffbench import store as store_mod
+from ffbench.store import ResultsStore, RunRecord, ScoreRecord, StoreError, normalize_url
 
 
 def _run(run_id, model="m", dataset="demo", created="2026-01-01T00:00:00", **kw):
@@ -49,28 +51,6 @@ def test_leaderboard_latest_run_and_protocol_hash_split(tmp_path):
     assert store.leaderboard(dataset="nope").empty
 
 
-def _writer(url, worker):
-    store = ResultsStore(url)
-    for i in range(15):
-        store.add_run(_run(f"w{worker}-{i}", model=f"model{worker}"), [_score(float(i))])
-
-
-def test_concurrent_writers_do_not_corrupt(tmp_path):
-    url = f"sqlite:///{tmp_path / 'shared.db'}"
-    ResultsStore(url)
-    ctx = mp.get_context("spawn")
-    procs = [ctx.Process(target=_writer, args=(url, w)) for w in range(2)]
-    for p in procs:
-        p.start()
-    for p in procs:
-        p.join(120)
-        assert p.exitcode == 0
-    store = ResultsStore(url)
-    assert len(store.runs()) == 30 and len(store.scores()) == 30
-    with store.engine.connect() as conn:
-        assert conn.execute(sa.text("PRAGMA integrity_check")).scalar() == "ok"
-
-
 def test_leaderboard_cli(cli, tmp_path):
     db = tmp_path / "r.db"
     ResultsStore(db).add_run(_run("r1", random_weights=True), [_score(12.5)])
@@ -81,3 +61,71 @@ def test_leaderboard_cli(cli, tmp_path):
     assert "| model |" in r.stdout and "random weights" in r.stdout
     r = cli("leaderboard", "--db", db, "--format", "csv", "--dataset", "demo", check=True)
     assert r.stdout.splitlines()[0].startswith("model,dataset")
+
+
+def test_urls_paths_and_the_postgresql_driver(tmp_path):
+    assert normalize_url(tmp_path / "r.db") == f"sqlite:///{tmp_path / 'r.db'}"
+    # SQLAlchemy's default PostgreSQL driver (psycopg2) is not installed: use psycopg 3
+    assert normalize_url("postgresql://u:p@h:5/db") == "postgresql+psycopg://u:p@h:5/db"
+    assert normalize_url("postgres://u@h/db") == "postgresql+psycopg://u@h/db"
+    assert normalize_url("postgresql+psycopg://h/db") == "postgresql+psycopg://h/db"
+
+
+def test_unreachable_server_is_one_error_naming_the_url_without_password():
+    with pytest.raises(StoreError) as e:
+        ResultsStore("postgresql://me:s3cret@127.0.0.1:1/lab")
+    msg = str(e.value)
+    assert "127.0.0.1:1/lab" in msg and "s3cret" not in msg and "cannot open" in msg
+
+
+def test_damaged_or_unplaceable_sqlite_file_is_an_error_naming_it(tmp_path):
+    junk = tmp_path / "junk.db"
+    junk.write_bytes(b"this is not a database" * 100)
+    with pytest.raises(StoreError, match="junk.db.*not a database"):
+        ResultsStore(junk)
+    (tmp_path / "afile").write_text("x")
+    with pytest.raises(StoreError, match="afile"):
+        ResultsStore(tmp_path / "afile" / "sub" / "r.db")
+
+
+def test_existing_store_opens_and_reads_while_a_writer_holds_the_lock(tmp_path, monkeypatch):
+    db = tmp_path / "r.db"
+    ResultsStore(db).add_run(_run("r1"), [_score(1.0)])
+    monkeypatch.setattr(store_mod, "BUSY_TIMEOUT_S", 1)
+    other = sqlite3.connect(db, isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")  # another process in the middle of writing a run
+    try:
+        reader = ResultsStore(db)  # takes no write lock on an existing store
+        assert reader.leaderboard()["fvd@stylegan-v-2048x16"].tolist() == [1.0]
+        with pytest.raises(StoreError, match="r.db.*cannot write run 'r2'.*locked"):
+            reader.add_run(_run("r2"), [_score(2.0)])  # a writer does wait, then says why
+    finally:
+        other.execute("ROLLBACK")
+        other.close()
+    reader.add_run(_run("r2"), [_score(2.0)])
+    assert sorted(reader.runs()["run_id"]) == ["r1", "r2"]
+
+
+def test_portable_model_insert_on_other_databases(tmp_path, monkeypatch):
+    store = ResultsStore(tmp_path / "r.db")
+    monkeypatch.setattr(store, "dialect", "other")  # the path taken on e.g. MySQL
+    store.add_run(_run("r1"), [_score(1.0)])
+    store.add_run(_run("r2"), [_score(2.0)])
+    with store.engine.connect() as conn:
+        assert conn.execute(sa.text("select count(*) from models")).scalar() == 1
+
+
+def test_leaderboard_cli_damaged_db(cli, tmp_path):
+    db = tmp_path / "bad.db"
+    db.write_bytes(b"\0garbage" * 500)
+    r = cli("leaderboard", "--db", db)
+    assert r.returncode != 0 and "Traceback" not in r.stderr
+    assert "bad.db" in r.stderr and "not a database" in r.stderr
+
+
+def test_malformed_urls_are_errors_without_the_password():
+    for url in ("postgresql://me:s3cret@host:notaport/db", "nodriver://me:s3cret@h/db",
+                "not a url://me:s3cret@x"):
+        with pytest.raises(StoreError) as e:
+            ResultsStore(url)
+        assert "s3cret" not in str(e.value) and "results store" in str(e.value), url

@@ -106,3 +106,54 @@ def test_digest_remembered_until_file_changes(tmp_path, monkeypatch):
     f.write_bytes(b"B" * 1000)
     os.utime(f, ns=(1, 1))
     assert W.cached_digest(f) == hashlib.sha256(b"B" * 1000).hexdigest() and len(calls) == 2
+
+
+def _rewrite_in_place_keeping_mtime(f, data):
+    import os
+
+    st = f.stat()
+    with open(f, "r+b") as fh:  # same inode, same size
+        fh.write(data)
+    os.utime(f, ns=(st.st_atime_ns, st.st_mtime_ns))
+    assert (f.stat().st_size, f.stat().st_mtime_ns, f.stat().st_ino) == (
+        st.st_size, st.st_mtime_ns, st.st_ino)
+
+
+def test_weights_verify_hashes_a_file_rewritten_with_its_mtime_restored(tmp_path, capsys):
+    from ffbench.cli import main
+
+    f = _write(tmp_path / "i3d.pt", b"A" * 1000)
+    assert main(["weights", "verify", "i3d_torchscript", "--path", str(f)]) == 0  # pins A
+    assert "ok" in capsys.readouterr().out
+    _rewrite_in_place_keeping_mtime(f, b"B" * 1000)
+    assert main(["weights", "verify", "i3d_torchscript", "--path", str(f)]) == 1
+    out = capsys.readouterr().out
+    assert "does not match the pinned digest" in out and hashlib.sha256(b"B" * 1000).hexdigest() in out
+    # the remembered digest was refreshed from the bytes: resolution fails too now
+    with pytest.raises(W.WeightsMismatch):
+        W.resolve("i3d_torchscript", f)
+
+
+def test_verify_never_trusts_the_digest_cache(tmp_path, monkeypatch):
+    f = _write(tmp_path / "w.bin", b"A" * 1000)
+    W.cached_digest(f)
+    # the remembered entry is stale in a way no fingerprint could see (a forged cache)
+    monkeypatch.setattr(W, "_fingerprint", lambda p: ["same"])
+    W.cached_digest(f)
+    f.write_bytes(b"C" * 1000)
+    assert W.cached_digest(f) == hashlib.sha256(b"A" * 1000).hexdigest()  # the shortcut
+    assert W.cached_digest(f, trust_cache=False) == hashlib.sha256(b"C" * 1000).hexdigest()
+    assert W.verify("i3d_torchscript", f, pin=False, trust_cache=False) == \
+        hashlib.sha256(b"C" * 1000).hexdigest()
+
+
+def test_digest_shortcut_sees_a_copy_that_kept_the_old_mtime(tmp_path):
+    import os
+    import shutil
+
+    f = _write(tmp_path / "w.bin", b"A" * 1000)
+    assert W.cached_digest(f) == hashlib.sha256(b"A" * 1000).hexdigest()
+    g = _write(tmp_path / "new.bin", b"D" * 1000)
+    shutil.copystat(f, g)  # same size and mtime, as `cp -p` of another file would leave
+    os.replace(g, f)
+    assert W.cached_digest(f) == hashlib.sha256(b"D" * 1000).hexdigest()

@@ -50,7 +50,7 @@ def _verify(args) -> int:
     results, failed = [], 0
     for n in names:
         try:
-            path = weights.resolve(n, args.path)
+            path = weights.resolve(n, args.path, trust_cache=False)  # always hash the bytes
             digest, origin = weights.expected_sha256(n)
             results.append({"name": n, "ok": True, "path": str(path), "sha256": digest,
                             "sha256_origin": origin})

@@ -8,17 +8,23 @@ cd-fvd) or unbiased (/(N−1), VideoGPT / TF-GAN / np.cov).
 
 The cache holds real-video statistics as ``.npz`` under ``ffbench.weights.home()/stats``, keyed
 by (protocol hash, dataset manifest hash, extractor weights sha256): change any of the three
-and it is a miss. `load_reference_pkl` imports StyleGAN-V and cd-fvd ``FeatureStats`` pickles
-(both pickle ``FeatureStats.__dict__``: raw_mean = Σx, raw_cov = Σxxᵀ, num_items).
+and it is a miss; a torn or damaged cache file is a miss too (logged, recomputed), while a
+damaged file the user names is a StatsError naming it. `load_reference_pkl` imports
+StyleGAN-V and cd-fvd ``FeatureStats`` pickles (both pickle ``FeatureStats.__dict__``:
+raw_mean = Σx, raw_cov = Σxxᵀ, num_items) through an exact (module, name) allow-list, since a
+shared statistics file must never run code (issue 21 item 1).
 """
 from __future__ import annotations
 
 import hashlib
 import io
 import json
+import logging
 import os
 import pickle
 import tempfile
+import zipfile
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -27,6 +33,8 @@ import torch
 from torchmetrics import Metric
 
 from ..errors import FFBenchError
+
+log = logging.getLogger(__name__)
 
 __all__ = [
     "StatsError",
@@ -89,33 +97,47 @@ class GaussianStats:
         return cls(x.sum(0), x.T @ x, x.shape[0], dict(meta or {}))
 
     def save(self, path) -> Path:
-        """Atomic write (temp file + rename) of a self-describing .npz."""
+        """Atomic write (temp file + rename) of a self-describing .npz; an OS error (disk
+        full, read-only, no such folder) is a StatsError naming the file."""
         path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
         meta = dict(self.meta, format_version=FORMAT_VERSION)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+        tmp = None
         try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
             with os.fdopen(fd, "wb") as fh:
                 np.savez(fh, sum=self.sum, sum_outer=self.sum_outer, n=np.int64(self.n),
                          meta=np.array(json.dumps(meta, sort_keys=True)))
             os.replace(tmp, path)
-        except BaseException:
-            if os.path.exists(tmp):
+        except BaseException as e:
+            if tmp is not None and os.path.exists(tmp):
                 os.unlink(tmp)
+            if isinstance(e, OSError):
+                raise StatsError(f"{path}: cannot write statistics ({e.strerror or e})") from e
             raise
         return path
 
     @classmethod
     def load(cls, path) -> "GaussianStats":
+        """Read a file written by `save`; a torn, foreign or inconsistent file is a StatsError
+        naming it (the cache turns that into a miss, a user-given file into an error)."""
         path = Path(path)
         try:
             with np.load(path, allow_pickle=False) as z:
                 s = cls(np.asarray(z["sum"], np.float64), np.asarray(z["sum_outer"], np.float64),
                         int(z["n"]), json.loads(str(z["meta"])))
-        except (OSError, KeyError, ValueError) as e:
-            raise StatsError(f"{path}: not an ffbench statistics file ({e})") from e
-        if s.sum_outer.shape != (s.dim, s.dim):
-            raise StatsError(f"{path}: sum_outer has shape {s.sum_outer.shape}, expected {(s.dim,) * 2}")
+        except (OSError, KeyError, ValueError, TypeError, AttributeError, EOFError,
+                zipfile.BadZipFile, zlib.error) as e:
+            reason = e.strerror if isinstance(e, OSError) and e.strerror else e
+            raise StatsError(f"{path}: not an ffbench statistics file, or damaged "
+                             f"({type(e).__name__}: {reason})") from e
+        if not isinstance(s.meta, dict):
+            raise StatsError(f"{path}: damaged statistics file (meta is not a table)")
+        if s.sum.ndim != 1 or s.sum_outer.shape != (s.dim, s.dim):
+            raise StatsError(f"{path}: sum_outer has shape {s.sum_outer.shape}, expected "
+                             f"{(s.dim,) * 2} for sum of shape {s.sum.shape}")
+        if s.n < 0 or not (np.isfinite(s.sum).all() and np.isfinite(s.sum_outer).all()):
+            raise StatsError(f"{path}: damaged statistics file (negative count, NaN or inf)")
         return s
 
 
@@ -202,18 +224,25 @@ class StatsCache:
             return None
         try:
             stats = GaussianStats.load(path)
-        except StatsError:
-            return None  # a torn or foreign file is a miss; put() replaces it atomically
+        except StatsError as e:  # a torn or foreign file is a miss; put() replaces it atomically
+            log.warning("statistics cache: %s; recomputing", e)
+            return None
         m = stats.meta
         if (m.get("protocol_hash"), m.get("manifest_hash"), m.get("weights_sha256")) != (
                 protocol.hash, manifest, weights_sha256):
             return None
         return stats
 
-    def put(self, protocol, manifest: str, weights_sha256: str, stats: GaussianStats) -> Path:
+    def put(self, protocol, manifest: str, weights_sha256: str, stats: GaussianStats) -> Path | None:
+        """Store `stats` under its key; the path, or None (logged) when the cache cannot be
+        written: a cache failure never throws away statistics that were just computed."""
         stats.meta.update(protocol=protocol.name, protocol_hash=protocol.hash,
                           manifest_hash=manifest, weights_sha256=weights_sha256)
-        return stats.save(self.path_for(protocol, manifest, weights_sha256))
+        try:
+            return stats.save(self.path_for(protocol, manifest, weights_sha256))
+        except StatsError as e:
+            log.warning("statistics cache not written: %s", e)
+            return None
 
     def list(self) -> list[Path]:
         return sorted(self.root.glob("*.npz")) if self.root.is_dir() else []
@@ -221,46 +250,114 @@ class StatsCache:
 
 # --- reference statistics -------------------------------------------------------------------
 
-class _NumpyOnlyUnpickler(pickle.Unpickler):
-    """Reference .pkl files hold a dict of numpy arrays; refuse anything else (pickle runs code)."""
+def _latin1_encode(text, encoding="latin1"):
+    """What protocol-0..2 pickles call (as ``_codecs.encode``) to rebuild a bytes object; only
+    the latin-1 form that pickle itself writes is accepted."""
+    if not isinstance(text, str) or encoding.replace("-", "").replace("_", "").lower() != "latin1":
+        raise pickle.UnpicklingError(f"refusing _codecs.encode({type(text).__name__}, {encoding!r})")
+    return text.encode("latin1")
 
-    _ALLOWED_MODULES = ("numpy", "numpy.core.multiarray", "numpy._core.multiarray",
-                        "numpy.core.numeric", "numpy._core.numeric", "collections", "builtins")
-    _ALLOWED_BUILTINS = {"dict", "list", "tuple", "set", "frozenset", "int", "float", "bool",
-                         "str", "bytes", "complex", "slice", "range"}
+
+def _pickle_allow_list() -> dict:
+    """The exact (module, name) -> object pairs a FeatureStats pickle needs, and nothing else.
+
+    Found by listing the globals of ``pickle.dump(FeatureStats.__dict__)`` at protocols 0-5
+    under numpy 1.x (``numpy.core``) and 2.x (``numpy._core``): ndarray, dtype, the array
+    rebuilders ``_reconstruct`` / ``_frombuffer`` (protocol 5), numpy scalars, and
+    ``_codecs.encode`` (bytes in protocols 0-2). Resolved here, never by importing the named
+    module: no module import, no attribute walk, so a dotted name (protocol 4 resolves
+    ``os.system`` inside any module) or a gadget elsewhere in numpy cannot be reached.
+    """
+    core = getattr(np, "_core", None)
+    if core is None:  # numpy 1.x
+        import numpy.core as core  # noqa: PLC0415
+    multiarray, numeric = core.multiarray, core.numeric
+    table = {("numpy", "ndarray"): np.ndarray, ("numpy", "dtype"): np.dtype,
+             ("_codecs", "encode"): _latin1_encode}
+    for pkg in ("numpy.core", "numpy._core"):
+        table[(f"{pkg}.multiarray", "_reconstruct")] = multiarray._reconstruct
+        table[(f"{pkg}.multiarray", "scalar")] = multiarray.scalar
+        table[(f"{pkg}.numeric", "_frombuffer")] = numeric._frombuffer
+    return table
+
+
+class _AllowListUnpickler(pickle.Unpickler):
+    """Unpickler for reference statistics: globals only from `_pickle_allow_list()`, no
+    persistent ids. Pickle runs code by design; this keeps it to building numpy arrays."""
+
+    def __init__(self, file):
+        super().__init__(file)
+        self._allowed = _pickle_allow_list()
 
     def find_class(self, module, name):
-        if module == "builtins" and name not in self._ALLOWED_BUILTINS:
-            raise pickle.UnpicklingError(f"refusing builtins.{name}")
-        if module.startswith("numpy") or module in self._ALLOWED_MODULES:
-            return super().find_class(module, name)
-        raise pickle.UnpicklingError(f"refusing to load {module}.{name}")
+        obj = self._allowed.get((module, name))
+        if obj is None:
+            raise pickle.UnpicklingError(f"refusing to load {module}.{name}: a statistics "
+                                         "pickle holds only numpy arrays and plain values")
+        return obj
+
+    def persistent_load(self, pid):
+        raise pickle.UnpicklingError("refusing a persistent id")
+
+
+def _numeric_array(path, key, value, ndim) -> np.ndarray:
+    a = value if isinstance(value, np.ndarray) else None
+    if a is None or a.dtype.kind not in "fiu" or a.ndim != ndim:
+        what = (f"{value.dtype} array of shape {value.shape}" if isinstance(value, np.ndarray)
+                else type(value).__name__)
+        raise StatsError(f"{path}: {key} must be a {ndim}-d numeric array, got {what}")
+    a = a.astype(np.float64)
+    if not np.isfinite(a).all():
+        raise StatsError(f"{path}: {key} holds NaN or inf")
+    return a
 
 
 def load_reference_pkl(path) -> GaussianStats:
-    """StyleGAN-V / cd-fvd `FeatureStats` pickle -> GaussianStats (their Σx, Σxxᵀ, N as they are)."""
+    """StyleGAN-V / cd-fvd `FeatureStats` pickle -> GaussianStats (their Σx, Σxxᵀ, N as they are).
+
+    Read through an exact allow-list (`_pickle_allow_list`): any other global, a dotted name or
+    a persistent id is refused before anything runs. A file that is not such a pickle, torn
+    or holding wrong shapes is a StatsError naming it.
+    """
     path = Path(path)
     try:
-        with open(path, "rb") as fh:
-            d = _NumpyOnlyUnpickler(io.BytesIO(fh.read())).load()
-    except (OSError, pickle.UnpicklingError, EOFError, AttributeError, ImportError) as e:
-        raise StatsError(f"{path}: cannot read as a FeatureStats pickle ({e})") from e
+        data = path.read_bytes()
+    except OSError as e:
+        raise StatsError(f"{path}: cannot read ({e.strerror or e})") from e
+    try:
+        d = _AllowListUnpickler(io.BytesIO(data)).load()
+    except Exception as e:  # noqa: BLE001 - torn or hostile bytes raise any type; name the file
+        raise StatsError(f"{path}: cannot read as a FeatureStats pickle "
+                         f"({type(e).__name__}: {e})") from e
     if not isinstance(d, dict) or "num_items" not in d:
         raise StatsError(f"{path}: not a StyleGAN-V/cd-fvd FeatureStats pickle (no num_items)")
+    if isinstance(d["num_items"], bool) or not isinstance(d["num_items"], (int, np.integer)) \
+            or int(d["num_items"]) < 0:
+        raise StatsError(f"{path}: num_items must be a count, got {d['num_items']!r}")
     n = int(d["num_items"])
     if d.get("capture_mean_cov") and d.get("raw_mean") is not None:
-        s = np.asarray(d["raw_mean"], np.float64)
-        so = np.asarray(d["raw_cov"], np.float64)
+        s = _numeric_array(path, "raw_mean", d["raw_mean"], 1)
+        so = _numeric_array(path, "raw_cov", d.get("raw_cov"), 2)
+        if so.shape != (s.shape[0],) * 2:
+            raise StatsError(f"{path}: raw_cov has shape {so.shape}, expected {(s.shape[0],) * 2}")
     elif d.get("all_features"):
-        x = np.concatenate([np.asarray(a, np.float32) for a in d["all_features"]]).astype(np.float64)
+        if not isinstance(d["all_features"], (list, tuple)):
+            raise StatsError(f"{path}: all_features must be a list of arrays")
+        # StyleGAN-V keeps float32 features; the sums are float64 (as its FeatureStats does)
+        parts = [_numeric_array(path, "all_features", a, 2).astype(np.float32)
+                 for a in d["all_features"]]
+        if len({p.shape[1] for p in parts}) != 1:
+            raise StatsError(f"{path}: all_features arrays differ in feature size")
+        x = np.concatenate(parts).astype(np.float64)
         if x.shape[0] != n:
             raise StatsError(f"{path}: num_items {n} but {x.shape[0]} stored features")
         s, so = x.sum(0), x.T @ x
     else:
         raise StatsError(f"{path}: holds neither mean/cov sums nor features")
+    max_items = d.get("max_items")
     meta = {"source": "reference-pkl", "source_file": path.name,
-            "source_sha256": hashlib.sha256(path.read_bytes()).hexdigest(),
-            "max_items": d.get("max_items")}
+            "source_sha256": hashlib.sha256(data).hexdigest(),
+            "max_items": int(max_items) if isinstance(max_items, (int, np.integer)) else None}
     return GaussianStats(s, so, n, meta)
 
 

@@ -2,6 +2,7 @@
 import dataclasses
 
 import numpy as np
+import pytest
 import torch
 
 from ffbench import protocols
@@ -66,3 +67,49 @@ def test_cache_invalidation(tmp_path):
     s.meta["weights_sha256"] = "other"
     s.save(target)
     assert cache.get(p, man4, "w1") is None
+
+
+def test_torn_cache_file_is_a_logged_miss_and_a_named_file_is_an_error(tmp_path, caplog, capsys):
+    from ffbench.cli import main
+    from ffbench.metrics.stats import StatsError, load_stats
+
+    cache = StatsCache(tmp_path / "c")
+    p = protocols.get("fvd@stylegan-v-2048x16")
+    paths, root = _dataset(tmp_path)
+    man = manifest_hash(paths, root)
+    path = cache.put(p, man, "w1", _stats())
+    whole = path.read_bytes()
+    # cut anywhere (a kill or a full disk mid-copy), or a byte flipped in the arrays' header
+    flipped = bytearray(whole)
+    flipped[whole.index(b"sum_outer") + 60] ^= 0xFF
+    for i, damaged in enumerate([whole[:len(whole) // 2], whole[:-30], whole[:100], b"",
+                                 bytes(flipped)]):
+        path.write_bytes(damaged)
+        caplog.clear()
+        assert cache.get(p, man, "w1") is None, i
+        assert any(str(path) in r.getMessage() and "recomputing" in r.getMessage()
+                   for r in caplog.records), i
+        cache.put(p, man, "w1", _stats(1))  # recomputed: replaced atomically
+        assert cache.get(p, man, "w1").n == 20
+        # the same file given by the user (--real X.npz, [real] stats) is an error naming it
+        user = tmp_path / f"user{i}.npz"
+        user.write_bytes(damaged)
+        with pytest.raises(StatsError, match=f"{user.name}.*(damaged|statistics file)"):
+            load_stats(user)
+        assert main(["stats", "show", str(user)]) == 2
+        err = capsys.readouterr().err
+        assert str(user) in err and "Traceback" not in err
+
+
+def test_unwritable_cache_is_logged_not_fatal_and_save_names_the_file(tmp_path, caplog):
+    from ffbench.metrics.stats import StatsError
+
+    (tmp_path / "file").write_text("x")
+    cache = StatsCache(tmp_path / "file" / "cache")  # its folder cannot be created
+    p = protocols.get("fvd@stylegan-v-2048x16")
+    assert cache.put(p, "m", "w1", _stats()) is None
+    assert any("not written" in r.getMessage() for r in caplog.records)
+    assert cache.get(p, "m", "w1") is None
+    with pytest.raises(StatsError, match="file/x.npz: cannot write statistics"):
+        _stats().save(tmp_path / "file" / "x.npz")
+    assert sorted(q.name for q in tmp_path.iterdir()) == ["file"]  # no temp files left
