@@ -37,7 +37,8 @@ import sqlalchemy as sa
 
 from .errors import FFBenchError
 
-__all__ = ["ResultsStore", "RunRecord", "ScoreRecord", "StoreError", "default_url", "normalize_url"]
+__all__ = ["ResultsStore", "RunRecord", "ScoreRecord", "StoreError", "default_url", "normalize_url",
+           "records_from_results", "random_weights_of"]
 
 BUSY_TIMEOUT_S = 60  # how long a SQLite writer waits for the lock before giving up
 _RETRIES = 8  # transient races (PostgreSQL unique/serialization/deadlock) retried this often
@@ -127,6 +128,34 @@ class ScoreRecord:
     weights_sha256: str = ""
     random_weights: bool = False
     extra: dict = field(default_factory=dict)
+
+
+def random_weights_of(generator_random: bool, scores) -> bool:
+    """The one random-weights rule: a run (or a report row) is random when its generator or any
+    score's extractor had random weights. Used by the harness, the store and the report."""
+    return bool(generator_random) or any(bool(s.get("random_weights")) for s in scores)
+
+
+def records_from_results(results: dict, run_dir: str = "") -> tuple[RunRecord, list[ScoreRecord]]:
+    """The store rows of a results.json (docs/RUN_DIR.md): one RunRecord and its ScoreRecords.
+    Every writer (`run`, `evaluate`, `generate`) and the report's reading of run folders go
+    through this, so a results.json and the store never disagree."""
+    config = dict(results.get("config", {}))
+    if results.get("interpolation") is not None:
+        config["interpolation"] = results["interpolation"]
+    run = RunRecord(
+        run_id=results["run_id"], model=results["model"], dataset=results.get("dataset", ""),
+        prompt_set=str(results.get("prompt_set", "")), seed=int(results.get("seed", 0)),
+        n_samples=int(results.get("n_samples", 0)), n_failed=int(results.get("n_failed", 0)),
+        random_weights=random_weights_of(results.get("random_weights"), results.get("scores", [])),
+        config_hash=results.get("config_hash", ""), config=config,
+        versions=results.get("versions", {}), hardware=results.get("hardware", {}),
+        timings=results.get("timings", {}), run_dir=run_dir,
+        model_kind=results.get("model_kind", ""),
+        **({"created_at": results["created_at"]} if results.get("created_at") else {}))
+    known = {f for f in ScoreRecord.__dataclass_fields__}
+    scores = [ScoreRecord(**{k: v for k, v in s.items() if k in known}) for s in results.get("scores", [])]
+    return run, scores
 
 
 def default_url() -> str:

@@ -146,7 +146,9 @@ def _results(rd: RunDir, plan, config: RunConfig, run_info: dict, ev: dict, shar
         p = rd.sample(it.sample_id, "json")
         if p.is_file():
             gen_times.append(read_json(p).get("timings", {}).get("generate", 0.0))
-    rw = bool(meta.get("random_weights")) or any(s["random_weights"] for s in ev["scores"])
+    from ..store import random_weights_of
+
+    rw = random_weights_of(meta.get("random_weights"), ev["scores"])
     return {
         "run_id": run_info["run_id"], "model": meta.get("model", config.model),
         "model_kind": meta.get("kind", ""), "dataset": config.dataset,
@@ -157,7 +159,7 @@ def _results(rd: RunDir, plan, config: RunConfig, run_info: dict, ev: dict, shar
         "random_weights": rw, "generator_random_weights": bool(meta.get("random_weights")),
         "interpolation": meta.get("interpolation"),
         "config_hash": run_info["config_hash"], "config": run_info["config"],
-        "versions": versions(), "hardware": hardware(),
+        "created_at": run_info.get("created_at", ""), "versions": versions(), "hardware": hardware(),
         "timings": {"generate_total_s": float(np.sum(gen_times)) if gen_times else 0.0,
                     "generate_per_video_s": float(np.mean(gen_times)) if gen_times else None,
                     "shards": shards},
@@ -168,18 +170,10 @@ def _results(rd: RunDir, plan, config: RunConfig, run_info: dict, ev: dict, shar
 def _store(results: dict, config: RunConfig, rd: RunDir) -> str | None:
     if config.db.lower() == "none" or not results["scores"]:
         return None
-    from ..store import ResultsStore, RunRecord, ScoreRecord
+    from ..store import ResultsStore, records_from_results
 
     store = ResultsStore(config.db or None)
-    rec = RunRecord(run_id=results["run_id"], model=results["model"], dataset=results["dataset"],
-                    prompt_set=results["prompt_set"], seed=results["seed"],
-                    n_samples=results["n_samples"], n_failed=results["n_failed"],
-                    random_weights=results["random_weights"], config_hash=results["config_hash"],
-                    config={**results["config"], "interpolation": results.get("interpolation")},
-                    versions=results["versions"],
-                    hardware=results["hardware"], timings=results["timings"],
-                    run_dir=str(rd.root.resolve()), model_kind=results["model_kind"])
-    store.add_run(rec, [ScoreRecord(**s) for s in results["scores"]])
+    store.add_run(*records_from_results(results, str(rd.root.resolve())))
     return store.url
 
 

@@ -37,8 +37,9 @@ class RunInfo:
 
     @property
     def random_weights(self) -> bool:
-        return bool(self.results.get("random_weights")) or any(
-            bool(s.get("random_weights")) for s in self.results.get("scores", []))
+        from ..store import random_weights_of
+
+        return random_weights_of(self.results.get("random_weights"), self.results.get("scores", []))
 
 
 def _read_json(path: Path):
@@ -91,35 +92,32 @@ def load_profile(profile_dir) -> list[dict]:
 
 
 def _frames_from_runs(runs: list[RunInfo]):
-    """DataFrames shaped like ResultsStore.runs() / .scores() from results.json files."""
+    """DataFrames shaped like ResultsStore.runs() / .scores() from results.json files, through
+    the store's own record mapping (ffbench.store.records_from_results)."""
+    from dataclasses import asdict
+
     import pandas as pd
+
+    from ..store import records_from_results
 
     run_rows, score_rows = [], []
     for r in runs:
-        res = r.results
-        created = r.run.get("created_at") or res.get("created_at") or ""
-        run_rows.append({
-            "run_id": r.run_id, "model": r.model, "dataset": res.get("dataset", ""),
-            "prompt_set": str(res.get("prompt_set", "")), "seed": res.get("seed", 0),
-            "n_samples": res.get("n_samples", 0), "n_failed": res.get("n_failed", 0),
-            "random_weights": r.random_weights,
-            "config_hash": r.run.get("config_hash") or res.get("config_hash", ""),
-            "config_json": json.dumps(r.run.get("config") or res.get("config") or {},
-                                      sort_keys=True, default=str),
-            "versions_json": json.dumps(res.get("versions", {}), sort_keys=True),
-            "hardware_json": json.dumps(res.get("hardware", {}), sort_keys=True),
-            "timings_json": json.dumps(res.get("timings", {}), sort_keys=True),
-            "run_dir": str(r.path), "created_at": created})
-        for s in res.get("scores", []):
-            score_rows.append({
-                "run_id": r.run_id, "metric": s["metric"], "protocol": s["protocol"],
-                "protocol_hash": s["protocol_hash"], "value": s.get("value"), "std": s.get("std"),
-                "n": s.get("n", 0), "ci_low": s.get("ci_low"), "ci_high": s.get("ci_high"),
-                "weights_sha256": s.get("weights_sha256", ""),
-                "random_weights": bool(s.get("random_weights")),
-                "extra_json": json.dumps(s.get("extra", {}), sort_keys=True, default=str),
-                "model": r.model, "dataset": res.get("dataset", ""), "created_at": created,
-                "n_failed": res.get("n_failed", 0), "run_random_weights": r.random_weights})
+        res = {"run_id": r.run_id, "model": r.model, **r.results}
+        res.setdefault("created_at", r.run.get("created_at", ""))
+        if r.run.get("config_hash"):
+            res["config_hash"], res["config"] = r.run["config_hash"], r.run.get("config", {})
+        rec, scores = records_from_results(res, str(r.path))
+        row = asdict(rec)
+        row.pop("model_kind")
+        for key in ("config", "versions", "hardware", "timings"):
+            row[f"{key}_json"] = json.dumps(row.pop(key), sort_keys=True, default=str)
+        run_rows.append(row)
+        for s in scores:
+            d = asdict(s)
+            d["extra_json"] = json.dumps(d.pop("extra"), sort_keys=True, default=str)
+            score_rows.append({"run_id": rec.run_id, **d, "model": rec.model, "dataset": rec.dataset,
+                               "created_at": rec.created_at, "n_failed": rec.n_failed,
+                               "run_random_weights": rec.random_weights})
     return pd.DataFrame(run_rows), pd.DataFrame(score_rows)
 
 
