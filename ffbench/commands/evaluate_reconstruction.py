@@ -12,7 +12,6 @@ not the protocol), `--allow-unmatched` scores the common ones and still lists th
 """
 from __future__ import annotations
 
-import math
 import os
 import sys
 from pathlib import Path
@@ -70,90 +69,98 @@ def _load(kind: str, path: Path, frames: int):
     return to_float01(v)
 
 
-def _jsonable(x: float):
-    return x if math.isfinite(x) else ("inf" if x > 0 else "-inf" if x < 0 else "nan")
+def _pairs(args, proto, pred, target, common):
+    for name in common:
+        (pk, pp), (tk, tp) = pred[name], target[name]
+        p = _load(pk, pp, proto.frames_per_sequence)
+        t = _load(tk, tp, proto.frames_per_sequence)
+        if p.shape != t.shape:
+            from ..errors import FFBenchError
+
+            raise FFBenchError(f"{name}: prediction {pp} has shape {list(p.shape)} but target {tp} "
+                               f"has {list(t.shape)} ([T,H,W,3])")
+        yield name, p, t
+
+
+def _targets(args, proto, target):
+    from ..data.vimeo90k import frame_names, read_png_sequence
+    from ..video import read_video
+
+    for name, (kind, path) in sorted(target.items()):
+        if kind == "video":
+            yield name, read_video(path)
+        else:
+            yield name, read_png_sequence(path, frame_names(proto.frames_per_sequence)
+                                          if kind == "vimeo" else None)
 
 
 def _run(args) -> int:
-    import torch
-
     from .. import protocols
     from ..errors import ConfigError, FFBenchError
-    from ..metrics import reconstruction as R
+    from ..harness import reconstruction as REC
 
     proto = protocols.get(args.protocol)
     wanted = [m.strip() for m in args.metrics.split(",") if m.strip()]
     bad = [m for m in wanted if m not in _ALL]
     if bad or not wanted:
         raise ConfigError(f"--metrics: unknown {bad or wanted}; choose from {', '.join(_ALL)}")
-    pred, target = collect_items(args.pred), collect_items(args.target)
-    only_pred = sorted(set(pred) - set(target))
-    only_target = sorted(set(target) - set(pred))
-    common = sorted(set(pred) & set(target))
+    if (args.pred is None) == (args.decoder is None):
+        raise ConfigError("give --pred DIR (reconstructions) or --decoder VARIANT (a MoVQ decoder "
+                          "run on --target), one of them")
+    target = collect_items(args.target)
+    only_pred = only_target = []
+    extra, model = {}, args.model
+    if args.pred is not None:
+        pred = collect_items(args.pred)
+        only_pred = sorted(set(pred) - set(target))
+        only_target = sorted(set(target) - set(pred))
+        common = sorted(set(pred) & set(target))
 
-    def names(xs):
-        return ", ".join(xs[:20]) + (f" and {len(xs) - 20} more" if len(xs) > 20 else "")
-
-    if (only_pred or only_target) and not args.allow_unmatched:
-        msg = ["pred and target do not hold the same items (use --allow-unmatched to score the common ones)"]
-        if only_pred:
-            msg.append(f"  only in {args.pred}: {names(only_pred)}")
-        if only_target:
-            msg.append(f"  only in {args.target}: {names(only_target)}")
-        raise FFBenchError("\n".join(msg))
-    if not common:
-        raise FFBenchError(f"no item of {args.pred} matches one of {args.target}")
-
-    device = args.device or ("cuda" if torch.cuda.is_available() else "cpu")
-    metrics = {}
-    for m in wanted:
-        if m == "lpips":
-            metrics[m] = R.VideoLPIPS(proto, net=args.lpips_net, weights_path=args.lpips_weights,
-                                      random_backbone=args.random_weights, seed=args.seed, device=device)
-        else:
-            metrics[m] = {"psnr": R.VideoPSNR, "ssim": R.VideoSSIM, "mse": R.VideoMSE}[m](proto)
-    rows = []
-    for name in common:
-        (pk, pp), (tk, tp) = pred[name], target[name]
-        p = _load(pk, pp, proto.frames_per_sequence)
-        t = _load(tk, tp, proto.frames_per_sequence)
-        if p.shape != t.shape:
-            raise FFBenchError(f"{name}: prediction {pp} has shape {list(p.shape)} but target {tp} "
-                               f"has {list(t.shape)} ([T,H,W,3])")
-        for metric in metrics.values():
-            metric.update(p, t)
-        rows.append({"name": name, "frames": int(p.shape[0])})
-    for m, metric in metrics.items():
-        for row, v in zip(rows, metric.per_video_values().tolist()):
-            row[m] = v
-    values = {m: float(metric.compute()) for m, metric in metrics.items()}
-    result = {"metric": "reconstruction", "protocol": proto.name, "protocol_hash": proto.hash,
-              "num_videos": len(rows), "num_frames": sum(r["frames"] for r in rows),
-              "values": {m: _jsonable(v) for m, v in values.items()},
-              "only_in_pred": only_pred, "only_in_target": only_target}
-    if "psnr" in metrics:
-        result["psnr_identical_frames"] = int(metrics["psnr"].n_identical)
-        result["psnr_identical_rule"] = proto.psnr_identical
-    if "lpips" in metrics:
-        lp = metrics["lpips"].lpips_model
-        result["lpips"] = {"net": lp.net_name, "version": proto.lpips_version,
-                           "random_weights": lp.random_weights, "weights_sha256": lp.weights_sha256}
-    result["random_weights"] = bool("lpips" in metrics and metrics["lpips"].random_weights)
-    result["per_video"] = [{k: (_jsonable(v) if isinstance(v, float) else v) for k, v in r.items()} for r in rows]
+        def names(xs):
+            return ", ".join(xs[:20]) + (f" and {len(xs) - 20} more" if len(xs) > 20 else "")
+        if (only_pred or only_target) and not args.allow_unmatched:
+            msg = ["pred and target do not hold the same items (use --allow-unmatched to score the common ones)"]
+            if only_pred:
+                msg.append(f"  only in {args.pred}: {names(only_pred)}")
+            if only_target:
+                msg.append(f"  only in {args.target}: {names(only_target)}")
+            raise FFBenchError("\n".join(msg))
+        if not common:
+            raise FFBenchError(f"no item of {args.pred} matches one of {args.target}")
+        pairs = _pairs(args, proto, pred, target, common)
+        model = model or args.pred.name
+    else:
+        movq = REC.build_decoder_movq(args.decoder, random_weights=args.random_weights,
+                                      weights=args.decoder_weights, device=args.device)
+        extra = REC.decoder_info(movq, args.decoder, args.random_weights)
+        pairs = REC.decoder_reconstructions(_targets(args, proto, target), movq, args.decoder)
+        model = model or f"movq-{args.decoder}" + ("-tiny" if args.random_weights else "")
+    result = REC.score_pairs(pairs, proto, wanted, lpips_net=args.lpips_net,
+                             lpips_weights=args.lpips_weights, random_weights=args.random_weights,
+                             device=args.device)
+    result["random_weights"] = bool(result["random_weights"] or (args.decoder and args.random_weights))
+    result.update(only_in_pred=only_pred, only_in_target=only_target, model=model, **extra)
+    if not args.no_store:
+        result["stored_in"] = REC.store_reconstruction(result, model=model, dataset=args.dataset,
+                                                       db=args.db, extra=extra)
+    values = result["values"]
     if args.json:
-        print_json(result)
+        print_json({**result, "values": {m: REC.jsonable(v) for m, v in values.items()},
+                    "per_video": [{k: (REC.jsonable(v) if isinstance(v, float) else v)
+                                   for k, v in r.items()} for r in result["per_video"]]})
         return 0
     for side, xs in ((args.pred, only_pred), (args.target, only_target)):
         if xs:
-            print(f"note: only in {side} (not scored): {names(xs)}", file=sys.stderr)
+            print(f"note: only in {side} (not scored): {', '.join(xs[:20])}", file=sys.stderr)
     if result["random_weights"]:
-        print("WARNING: LPIPS with a random backbone (--random-weights): not a real LPIPS value")
+        print("WARNING: random weights (--random-weights): not a real reconstruction value")
     fmt = {"psnr": "{:.3f}", "ssim": "{:.4f}", "mse": "{:.6f}", "lpips": "{:.4f}"}
-    print_table([{"name": r["name"], "frames": r["frames"], **{m: fmt[m].format(r[m]) for m in metrics}}
-                 for r in rows], ["name", "frames", *metrics])
-    print(f"\n{proto.name} (protocol {proto.short_hash}), mean over {len(rows)} videos: "
+    rows = result["per_video"]
+    print_table([{"name": r["name"], "frames": r["frames"], **{m: fmt[m].format(r[m]) for m in values}}
+                 for r in rows], ["name", "frames", *values])
+    print(f"\n{proto.name} (protocol {proto.short_hash}), {model}, mean over {len(rows)} videos: "
           + ", ".join(f"{m} {fmt[m].format(v)}" for m, v in values.items()))
-    if "psnr" in metrics and result["psnr_identical_frames"]:
+    if result.get("psnr_identical_frames"):
         print(f"{result['psnr_identical_frames']} frame(s) identical to the target: PSNR inf (no cap)")
     return 0
 
@@ -165,7 +172,13 @@ def register_evaluate(subparsers) -> None:
                     help="PSNR/SSIM/MSE/LPIPS of reconstructed videos vs targets (Vimeo-90k septuplets)",
                     func=_run, description=__doc__.split("\n", 2)[2],
                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--pred", required=True, type=Path, help="folder of reconstructions")
+    p.add_argument("--pred", type=Path, default=None, help="folder of reconstructions")
+    p.add_argument("--decoder", default=None, metavar="VARIANT",
+                   help="instead of --pred: reconstruct --target with this MoVQ decoder variant "
+                        "(paper Table 3: image, conv3x1x1, conv3x3x3, conv3x1x1_attn, conv3x3x3_attn, "
+                        "resnet_attn, conv2d_to_3d); --random-weights: the tiny preset")
+    p.add_argument("--decoder-weights", default=None, metavar="FILE",
+                   help="released movq.pt / video_movq.pt (default: `ffbench weights`)")
     p.add_argument("--target", required=True, type=Path,
                    help="folder of targets (videos, .png sequence folders, or a Vimeo-90k root)")
     p.add_argument("--protocol", default="reconstruction@vimeo90k-septuplet", help="reconstruction protocol")
@@ -173,8 +186,13 @@ def register_evaluate(subparsers) -> None:
     p.add_argument("--lpips-net", choices=["alex", "vgg"], default=None, help="LPIPS backbone (default: protocol's, alex)")
     p.add_argument("--lpips-weights", default=None, help="torchvision backbone file (default: `ffbench weights`)")
     p.add_argument("--random-weights", action="store_true",
-                   help="LPIPS with a random backbone (tests only; marked in the output)")
-    p.add_argument("--seed", type=int, default=0, help="seed of --random-weights")
+                   help="LPIPS with a random backbone, and the tiny random MoVQ with --decoder "
+                        "(tests and demo only; marked in the output and the store)")
+    p.add_argument("--model", default=None, help="name stored with the result (default: the "
+                                                 "--pred folder name, or movq-VARIANT)")
+    p.add_argument("--dataset", default="vimeo90k", help="dataset label stored (default vimeo90k)")
+    p.add_argument("--db", default="", help="results store URL or SQLite path")
+    p.add_argument("--no-store", action="store_true", help="do not write the result to the store")
     p.add_argument("--allow-unmatched", action="store_true", help="score the items present on both sides")
     p.add_argument("--device", default=None, help="torch device (default: cuda if available, else cpu)")
     p.add_argument("--json", action="store_true", help="machine-readable output (inf written as \"inf\")")
