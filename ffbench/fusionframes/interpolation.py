@@ -28,33 +28,14 @@ from __future__ import annotations
 import torch
 
 from ..errors import ConfigError
+from .modes import FPS, FPS_MODES, FRAMES_PER_PAIR, output_frames, passes_for
 from .sampler import INTERPOLATION_GUIDANCE, Sampler
 from .unet import UNet
 
 __all__ = ["FPS_MODES", "FPS", "SKIP_FRAMES", "passes_for", "output_frames", "reassemble",
            "unpack_groups", "Interpolator"]
 
-FPS_MODES = ("low", "medium", "high")
-# playback rate of each mode's output (paper: "2 fps -> 8 fps -> 30 fps")
-FPS = {"low": 2.0, "medium": 8.0, "high": 30.0}
 SKIP_FRAMES = (3, 1)  # skip-frame value of the first and the second interpolation pass
-FRAMES_PER_PAIR = 3
-
-
-def passes_for(fps: str) -> int:
-    """Number of interpolation passes of an fps mode (low 0, medium 1, high 2)."""
-    if fps not in FPS_MODES:
-        raise ConfigError(f"unknown fps mode {fps!r}; choose one of {', '.join(FPS_MODES)} "
-                          "(low = keyframes only, medium = one interpolation pass, high = two)")
-    return FPS_MODES.index(fps)
-
-
-def output_frames(keyframes: int, fps: str) -> int:
-    """Frame count after the mode's passes: each pass maps T to 4T - 3 (15 -> 57 -> 225)."""
-    t = keyframes
-    for _ in range(passes_for(fps)):
-        t = 4 * t - 3
-    return t
 
 
 def unpack_groups(groups: torch.Tensor, channels: int = 4) -> torch.Tensor:

@@ -36,6 +36,7 @@ from torch import nn
 from ..errors import ConfigError
 from .interpolation import FPS, Interpolator, output_frames, passes_for
 from .keyframes import KeyframeGenerator, as_generator
+from .modes import INTERPOLATIONS
 from .movq import PRESETS as MOVQ_PRESETS
 from .presets import get_config
 from .sampler import INTERPOLATION_GUIDANCE, KEYFRAME_GUIDANCE
@@ -44,7 +45,7 @@ from .mfi import MFIInterpolator, mfi_config
 from .unet import UNetConfig, build_unet
 
 __all__ = ["FusionFramesOutput", "FusionFramesPipeline", "PIPELINE_PRESETS", "RELEASED_TEMPORAL",
-           "RELEASED_DECODERS", "pipeline_factory"]
+           "RELEASED_DECODERS", "pipeline_factory", "component_config", "size_multiple"]
 
 RELEASED_TEMPORAL = "conv1d_attn1d_blocks"
 # decoder variant -> weights registry name of its released file
@@ -53,21 +54,30 @@ _TINY_FAST = dict(dim_mult=(1, 2), num_blocks=(2, 2), add_cross_attention=(False
                   add_self_attention=(False, True))
 PIPELINE_PRESETS: dict[str, dict] = {
     "full": {"keyframe": get_config("keyframe_full"), "interpolation": get_config("interpolation_full"),
-             "movq": "full"},
+             "mfi": mfi_config("full"), "movq": MOVQ_PRESETS["full"]},
     "tiny": {"keyframe": get_config("keyframe_tiny", **_TINY_FAST),
              "interpolation": get_config("interpolation_tiny", **_TINY_FAST),
              "mfi": mfi_config("tiny", **_TINY_FAST),
              "movq": replace(MOVQ_PRESETS["tiny"], ch=8, norm_groups=4)},
 }
-# how the in-between frames are made: FusionFrames' interpolation UNet (released) or masked-frame
-# interpolation (the paper's Table 2 baseline: no released weights, so random `tiny` only)
-INTERPOLATIONS = ("fusionframes", "mfi")
 
 
 def _preset(name: str) -> dict:
     if name not in PIPELINE_PRESETS:
         raise ConfigError(f"unknown pipeline preset {name!r}; known: {', '.join(PIPELINE_PRESETS)}")
     return PIPELINE_PRESETS[name]
+
+
+def component_config(preset: str, part: str):
+    """The config the pipeline builds `part` from ("keyframe", "interpolation", "mfi": UNetConfig;
+    "movq": MoVQConfig) under `preset`: what the profiler counts is what the pipeline runs."""
+    return _preset(preset)[part]
+
+
+def size_multiple(preset: str) -> int:
+    """Width and height must be multiples of this: MoVQ factor x keyframe UNet downscale."""
+    p = _preset(preset)
+    return p["movq"].downsample_factor * p["keyframe"].downscale
 
 
 @dataclass
@@ -130,7 +140,7 @@ class FusionFramesPipeline:
     @property
     def size_multiple(self) -> int:
         """width and height must be multiples of this (MoVQ factor x UNet downscale)."""
-        return self.movq.config.downsample_factor * self.unet.config.downscale
+        return self.movq.config.downsample_factor * self.unet.config.downscale  # = size_multiple(preset)
 
     @property
     def num_keyframes(self) -> int:

@@ -22,13 +22,13 @@ from dataclasses import asdict, dataclass, field, fields
 from typing import Callable
 
 from ..errors import ConfigError
+from ..fusionframes.modes import FPS_MODES, output_frames
 from .base import Generator
 from .config import ModelConfig
 
 __all__ = ["FusionFramesOptions", "FusionFramesGenerator", "set_default_pipeline_factory",
            "output_frames"]
 
-FPS_MODES = ("low", "medium", "high")  # keyframes only / one / two interpolation passes
 
 _default_factory: Callable | None = None
 
@@ -37,15 +37,6 @@ def set_default_pipeline_factory(factory: Callable | None) -> None:
     """Register the callable that builds the FusionFrames pipeline (see module docstring)."""
     global _default_factory
     _default_factory = factory
-
-
-def output_frames(keyframes: int, fps_mode: str) -> int:
-    """Frames after interpolation: each pass turns T frames into 4T-3 (3 new between each pair)."""
-    passes = FPS_MODES.index(fps_mode)
-    t = keyframes
-    for _ in range(passes):
-        t = 4 * t - 3
-    return t
 
 
 @dataclass(frozen=True)

@@ -2,7 +2,6 @@
 
 The names below live here, free of torch, so that `ffbench profile --help` stays fast.
 """
+from ..fusionframes.modes import DECODER_VARIANTS  # torch-free
+
 STAGES = ("text_encoder", "keyframes", "interpolation", "mfi", "decoder", "pipeline")
-# the MoVQ decoder variants of paper Table 3 (ffbench.fusionframes.movq_video.VARIANTS)
-DECODER_VARIANTS = ("image", "conv3x1x1", "conv3x3x3", "conv3x1x1_attn", "conv3x3x3_attn",
-                    "resnet_attn", "conv2d_to_3d")

@@ -63,7 +63,7 @@ class Point:
     device: str = "meta"
 
     def __post_init__(self):
-        from ..fusionframes.interpolation import FPS_MODES
+        from ..fusionframes.modes import FPS_MODES
 
         if self.preset not in ("full", "tiny"):
             raise ConfigError(f"preset must be 'full' or 'tiny', got {self.preset!r}")
@@ -71,9 +71,12 @@ class Point:
             raise ConfigError(f"unknown fps mode {self.fps!r}; choose one of {', '.join(FPS_MODES)}")
         if self.decoder not in DECODER_VARIANTS:
             raise ConfigError(f"unknown decoder {self.decoder!r}; choose one of {', '.join(DECODER_VARIANTS)}")
-        if self.height % 64 or self.width % 64 or self.height <= 0 or self.width <= 0:
-            raise ConfigError(f"height/width must be positive multiples of 64 (MoVQ 8 x UNet 8), "
-                              f"got {self.height}x{self.width}")
+        from ..fusionframes.pipeline import size_multiple
+
+        m = size_multiple(self.preset)
+        if self.height % m or self.width % m or self.height <= 0 or self.width <= 0:
+            raise ConfigError(f"height/width must be positive multiples of {m} (the {self.preset} "
+                              f"pipeline's MoVQ factor x UNet downscale), got {self.height}x{self.width}")
         if self.keyframes < 2:
             raise ConfigError(f"keyframes must be >= 2, got {self.keyframes}")
         if self.steps < 1:
@@ -81,7 +84,10 @@ class Point:
 
     @property
     def latent(self) -> tuple[int, int]:
-        return self.height // 8, self.width // 8
+        from ..fusionframes.pipeline import component_config
+
+        f = component_config(self.preset, "movq").downsample_factor
+        return self.height // f, self.width // f
 
 
 # ------------------------------------------------------------------ models (cached per process)
@@ -105,25 +111,24 @@ def _text_encoder(preset: str, device: str) -> nn.Module:
 
 @lru_cache(maxsize=None)
 def _unet(kind: str, preset: str, device: str, num_frames: int | None = None) -> nn.Module:
-    from ..fusionframes.mfi import build_mfi_unet
+    from ..fusionframes.pipeline import component_config
     from ..fusionframes.unet import build_unet
 
-    # seeded CPU init for reproducible CPU runs; on meta/CUDA build in place (a 4 B-parameter init
-    # on the CPU would take minutes; timing does not need reproducible random weights)
+    # the pipeline's own configs (component_config); seeded CPU init for reproducible CPU runs;
+    # on meta/CUDA build in place (a 4 B-parameter init on the CPU would take minutes)
     seed = 0 if device == "cpu" else None
-    if kind == "mfi":
-        return build_mfi_unet(preset, device=device, seed=seed).eval()
-    if kind == "keyframes":
-        return build_unet(f"keyframe_{preset}", device=device, seed=seed, num_frames=num_frames).eval()
-    return build_unet(f"interpolation_{preset}", device=device, seed=seed).eval()
+    part = {"mfi": "mfi", "keyframes": "keyframe"}.get(kind, "interpolation")
+    extra = {"num_frames": num_frames} if kind == "keyframes" else {}
+    return build_unet(component_config(preset, part), device=device, seed=seed, **extra).eval()
 
 
 @lru_cache(maxsize=None)
 def _decoder(variant: str, preset: str, device: str) -> nn.Module:
-    from ..fusionframes.movq import PRESETS, Decoder
+    from ..fusionframes.movq import Decoder
     from ..fusionframes.movq_video import VideoDecoder, VideoDecoderConfig
+    from ..fusionframes.pipeline import component_config
 
-    cfg = PRESETS[preset]
+    cfg = component_config(preset, "movq")
     with torch.device(device):
         torch.manual_seed(0)
         dec = Decoder(cfg) if variant == "image" else VideoDecoder(cfg, VideoDecoderConfig(variant))

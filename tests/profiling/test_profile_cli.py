@@ -50,7 +50,7 @@ def test_cpu_timing_table():
 
 
 @pytest.mark.parametrize("args,msg", [(["--sweep", "colour=1"], "AXIS"),
-                                      (["--height", "500"], "multiples of 64"),
+                                      (["--height", "500"], "positive multiples of 16 (the tiny pipeline"),
                                       (["--stage", "vae"], "invalid choice")])
 def test_bad_arguments(args, msg):
     r = _run("--preset", "tiny", *args)
