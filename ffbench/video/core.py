@@ -89,7 +89,8 @@ def to_uint8(array, source="<array>") -> torch.Tensor:
             a = _int_to_uint8(a, source) if a.dtype != np.uint8 else a
         elif kind != "f":
             raise VideoError(source, f"unsupported dtype {a.dtype}")
-        t = torch.from_numpy(np.ascontiguousarray(a))
+        a = np.ascontiguousarray(a)
+        t = torch.from_numpy(a if a.flags.writeable else a.copy())  # read-only: PIL, mmap
     else:
         t = a
     if t.ndim == 3:
@@ -179,9 +180,11 @@ def as_video(obj, source="<api>") -> torch.Tensor:
     batch `[N,T,...]` is refused: pass one video (`frames[0]`). Values in [-1, 1] are refused
     by the range check, not guessed.
     """
+    hwc = False  # PIL frames are always [H,W,C]: no layout to guess
     if isinstance(obj, (list, tuple)):
         if not obj:
             raise VideoError(source, "video has zero frames")
+        hwc = all(type(f).__module__.startswith("PIL.") for f in obj)
         frames = [_frame_array(f, f"{source}[{i}]") for i, f in enumerate(obj)]
         if all(isinstance(f, torch.Tensor) for f in frames):
             shapes = {tuple(f.shape) for f in frames}
@@ -202,7 +205,7 @@ def as_video(obj, source="<api>") -> torch.Tensor:
     if arr.ndim == 5:
         raise VideoError(source, f"got a batch of shape {list(arr.shape)}; pass one video "
                                  f"(e.g. frames[0])")
-    if arr.ndim == 4 and _channel_axis(arr.shape, source) == 1:
+    if arr.ndim == 4 and not hwc and _channel_axis(arr.shape, source) == 1:
         arr = arr.permute(0, 2, 3, 1) if isinstance(arr, torch.Tensor) else arr.transpose(0, 2, 3, 1)
     return to_uint8(arr, source)
 
