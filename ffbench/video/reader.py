@@ -296,11 +296,16 @@ def _decode(path: Path, indices=None) -> torch.Tensor:
     return validate_video(video.contiguous(), path)
 
 
+def _iter_frames(container, stream):
+    """Every decoded picture from the current position (one place, so tests can count them)."""
+    return container.decode(stream)
+
+
 def _decode_sequential(path, container, stream, indices) -> list:
     wanted = None if indices is None else set(indices)
     last = None if indices is None else indices[-1]
     out, i = [], -1
-    for i, frame in enumerate(container.decode(stream)):
+    for i, frame in enumerate(_iter_frames(container, stream)):
         if wanted is None or i in wanted:
             out.append(_to_rgb(frame, path, i))
         if last is not None and i >= last:
@@ -324,7 +329,7 @@ def _decode_seeking(path, container, stream, indices) -> list | None:
         return None
     container.seek(idx.key_seek[keys[-1]], stream=stream, backward=True, any_frame=False)
     wanted, out, prev = set(indices), [], None
-    for frame in container.decode(stream):
+    for frame in _iter_frames(container, stream):
         i = position.get(frame.pts)
         if i is None or (prev is None and i > indices[0]) or (prev is not None and i != prev + 1):
             return None  # unknown pts, seek overshoot, or a gap: fall back
