@@ -50,10 +50,9 @@ def _read_prompts(args) -> tuple[list[str], list[str], list, dict]:
 
     path = Path(args.prompts)
     if path.is_file():
-        lines = [ln.strip() for ln in path.read_text(encoding="utf-8").splitlines()]
-        prompts = [ln for ln in lines if ln]
-        if not prompts:
-            raise ConfigError(f"{path}: no prompts (the file has no non-empty lines)")
+        from ..data.prompts import read_prompt_lines
+
+        prompts = read_prompt_lines(path)  # UTF-8 with/without BOM; blank and '#' lines skipped
         if args.n is not None:
             if args.n < 1:
                 raise ConfigError(f"--n must be >= 1, got {args.n}")

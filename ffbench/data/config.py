@@ -235,7 +235,7 @@ def parse_dataset_config(path) -> DatasetConfig:
     except OSError as e:
         raise ConfigError(f"{path}: cannot read dataset file ({e.strerror or e})") from None
     try:
-        table = tomllib.loads(blob.decode("utf-8"))
+        table = tomllib.loads(blob.decode("utf-8-sig").replace("\r\n", "\n"))  # as textio.read_text
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
         raise ConfigError(f"{path}: invalid TOML ({e})") from None
     cfg = _build(DatasetConfig, table, "", path, skip=_TOP_SKIP)
