@@ -115,3 +115,18 @@ def test_clip_loader_reports_short_and_corrupt_per_item(tmp_path):
         assert loader.offsets[4] == off and loader.frames[4] == 9
         assert torch.equal(items[4].clip, V.read_video(tmp_path / "c.avi")[off: off + 5: 2])
         assert items[5].error == "missing: file does not exist"
+
+
+def test_issue17_short_fake_videos_are_named_not_dropped(tmp_path):
+    # 2 videos of 16 frames and 2 of 12: a 16-frame "first" clip uses 2 and names the other 2
+    from ffbench.data.realvideos import ClipSpec
+
+    for name, t in [("f0", 16), ("f1", 12), ("f2", 16), ("f3", 12)]:
+        np.save(tmp_path / f"{name}.npy", ramp(t, 4, 6))
+    listing = V.list_videos(tmp_path)
+    spec = ClipSpec("first", 16)
+    items = list(V.ClipLoader([(p, spec, 16, 1, p.name) for p in listing]))
+    used = [listing[i].name for i, clip, err in items if err is None]
+    skipped = {listing[i].name: err for i, clip, err in items if err is not None}
+    assert used == ["f0.npy", "f2.npy"]
+    assert skipped == {"f1.npy": "too short (12 frames < 16)", "f3.npy": "too short (12 frames < 16)"}

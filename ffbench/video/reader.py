@@ -182,18 +182,28 @@ def _stored_size(container) -> tuple[int, int] | None:
 
 @dataclass(frozen=True)
 class _Index:
-    """Demuxed packet timestamps of the first video stream, in presentation order."""
-    pts: tuple            # presentation timestamps, sorted (frame i has pts[i]); None if unknown
+    """One demux pass over the first video stream: packet timestamps in presentation order, and
+    the stream's metadata (so `probe` and `read_clip` open the file once between them)."""
+    pts: tuple            # presentation timestamps, sorted (frame i has pts[i]); () if unknown
     key_pts: tuple        # pts of keyframes, sorted
     key_seek: dict        # keyframe pts -> timestamp to seek to (its dts, else pts)
     last_duration: int    # of the last frame, in time_base units (0 if unknown)
     time_base: Fraction | None
     header_frames: int    # the container's frame count (0 if it has none)
     packets: int
+    width: int
+    height: int
+    codec: str
+    pix_fmt: str | None
+    rate: Fraction | None
 
 
 def _build_index(container) -> _Index:
     stream = container.streams.video[0]
+    cc = stream.codec_context
+    width, height = _stored_size(container) or (cc.width, cc.height)
+    meta = dict(width=width, height=height, codec=cc.name, pix_fmt=cc.pix_fmt,
+                rate=stream.average_rate or stream.guessed_rate)
     rows, missing = [], False
     for pkt in container.demux(stream):
         if pkt.size == 0 or pkt.is_discard:
@@ -201,13 +211,18 @@ def _build_index(container) -> _Index:
         ts = pkt.pts if pkt.pts is not None else pkt.dts
         missing |= ts is None
         rows.append((ts, pkt.dts, pkt.duration or 0, pkt.is_keyframe))
-    tb = stream.time_base
+    if meta["pix_fmt"] is None and rows:  # some decoders (gif) know it only after a frame
+        container.seek(0, stream=stream, backward=True, any_frame=False)
+        for frame in container.decode(stream):
+            meta["pix_fmt"] = frame.format.name
+            break
+    tb, header = stream.time_base, stream.frames or 0
     if missing or not rows:
-        return _Index((), (), {}, 0, tb, stream.frames or 0, len(rows))
+        return _Index((), (), {}, 0, tb, header, len(rows), **meta)
     rows.sort(key=lambda r: r[0])
     pts = tuple(r[0] for r in rows)
     keys = {r[0]: (r[1] if r[1] is not None else r[0]) for r in rows if r[3]}
-    return _Index(pts, tuple(sorted(keys)), keys, rows[-1][2], tb, stream.frames or 0, len(rows))
+    return _Index(pts, tuple(sorted(keys)), keys, rows[-1][2], tb, header, len(rows), **meta)
 
 
 @functools.lru_cache(maxsize=16)
@@ -230,28 +245,10 @@ def _index(path: Path) -> _Index:
 
 def _probe_container(path: Path) -> VideoInfo:
     idx = _index(path)
-    container = _open(path)
-    try:
-        stream = container.streams.video[0]
-        cc = stream.codec_context
-        size = _stored_size(container) or (cc.width, cc.height)
-        pix_fmt = cc.pix_fmt
-        if pix_fmt is None:  # some decoders (gif) only know it after the first frame
-            for frame in container.decode(stream):
-                pix_fmt = frame.format.name
-                break
-        rate = stream.average_rate or stream.guessed_rate
-        codec = cc.name
-    except VideoError:
-        raise
-    except Exception as e:
-        raise VideoError(path, f"cannot decode: {e}") from e
-    finally:
-        container.close()
     frames = idx.header_frames or idx.packets
     if frames == 0:
         raise VideoError(path, "video has zero frames")
-    duration = None
+    rate, duration = idx.rate, None
     if idx.pts and idx.time_base:
         last = idx.last_duration
         if last <= 0 and len(idx.pts) > 1:
@@ -263,8 +260,8 @@ def _probe_container(path: Path) -> VideoInfo:
     elif rate:
         duration = frames / float(rate)
     fps = frames / duration if duration else (float(rate) if rate else None)
-    return VideoInfo(str(path), frames, fps, duration, size[0], size[1], codec, pix_fmt or "",
-                     bool(pix_fmt) and _has_alpha(pix_fmt))
+    return VideoInfo(str(path), frames, fps, duration, idx.width, idx.height, idx.codec,
+                     idx.pix_fmt or "", bool(idx.pix_fmt) and _has_alpha(idx.pix_fmt))
 
 
 def _decode(path: Path, indices=None) -> torch.Tensor:
@@ -318,7 +315,7 @@ def _decode_sequential(path, container, stream, indices) -> list:
 def _decode_seeking(path, container, stream, indices) -> list | None:
     """Seek to the keyframe before indices[0], identify frames by pts; None if not trustworthy."""
     idx = _index(path)
-    if not idx.pts or indices[-1] >= len(idx.pts) or len(idx.pts) != idx.packets:
+    if not idx.pts or indices[-1] >= len(idx.pts):
         return None
     position = {p: i for i, p in enumerate(idx.pts)}
     if len(position) != len(idx.pts):  # duplicate timestamps: cannot identify frames
