@@ -269,7 +269,9 @@ def _decode(path: Path, indices=None) -> torch.Tensor:
     container = _open(path)
     try:
         stream = container.streams.video[0]
-        stream.thread_type = "AUTO"
+        # frame threading pays off over a whole file; for a short clip its start-up latency
+        # costs more than it saves (measured with tests/test_video_bench.py)
+        stream.thread_type = "AUTO" if indices is None else "SLICE"
         size = _stored_size(container)
         frames = None
         if indices is not None and indices[0] > 0:
