@@ -170,6 +170,21 @@ def test_listing_duplicates_hidden_classes_and_natural_order(tmp_path):
         "v_Bike_g01_c01.avi", "v_Walk_g01_c01.avi"]
 
 
+def test_run_folder_contributes_only_samples(tmp_path):
+    from ffbench.harness.rundir import RunDir
+
+    rd = RunDir(tmp_path)
+    for sid in ("a-00000", "a-00001"):
+        rd.sample(sid, "npy").parent.mkdir(parents=True, exist_ok=True)
+        np.save(rd.sample(sid, "npy"), ramp(2, 4, 4))
+        rd.preview(sid).parent.mkdir(parents=True, exist_ok=True)
+        Image.fromarray(ramp(1, 4, 4)[0]).save(rd.preview(sid))
+    rd.plan_jsonl.write_text("{}\n")
+    listing = V.list_videos(tmp_path)
+    assert [listing.relative(p) for p in listing] == ["samples/a-00000.npy", "samples/a-00001.npy"]
+    assert [listing.relative(p) for p, _ in listing.skipped] == ["previews"]
+
+
 # --- npz and the Python API forms ------------------------------------------------------------
 
 def test_npz_single_array_or_video_key(tmp_path):

@@ -10,6 +10,8 @@ Rules (README "Accepted inputs"):
 - a stem held both as an array and as a container in one folder (what `ffbench run` writes:
   `ID.npy` + `ID.mp4`) is ONE video: the exact array is used and the container is skipped with
   reason "duplicate of ID.npy";
+- an ffbench run folder (`run.json` or `plan.jsonl` beside `samples/`) contributes only
+  `samples/`; its `previews/` (one JPEG still per sample) would otherwise look like a frame folder;
 - hidden and temp files (`.name`, `~name`, `name~`, `*.tmp`, `*.part`) are ignored: atomic writes
   leave `.<stem>.XXXX<suffix>` files while running.
 Order is natural by relative path (digit runs compared as numbers): protocols take "the first N".
@@ -30,6 +32,7 @@ CONTAINER_EXTENSIONS = (".mp4", ".avi", ".webm", ".gif", ".mkv", ".mov")
 ARRAY_EXTENSIONS = (".npy", ".npz")
 VIDEO_EXTENSIONS = CONTAINER_EXTENSIONS + ARRAY_EXTENSIONS
 FRAME_EXTENSIONS = (".png", ".jpg", ".jpeg", ".webp")
+_RUN_MARKERS = ("run.json", "plan.jsonl")  # harness.rundir.RunDir files
 _TEMP_SUFFIXES = (".tmp", ".part", ".crdownload", "~")
 _DIGITS = re.compile(r"(\d+)")
 
@@ -99,6 +102,13 @@ def _scan(folder: Path, root: Path, recursive: bool, exts: tuple, out: VideoList
         return
     files = [p for p in entries if p.is_file()]
     dirs = [p for p in entries if p.is_dir()]
+    if (folder / "samples").is_dir() and any((folder / f).is_file() for f in _RUN_MARKERS):
+        # an ffbench run folder: previews/ (one still per sample), features/, real/ are not videos
+        for d in dirs:
+            if d.name != "samples":
+                out.skipped.append((d, "part of an ffbench run folder; its videos are in samples/"))
+        _scan(folder / "samples", root, recursive, exts, out)
+        return
     images = [p for p in files if p.suffix.lower() in FRAME_EXTENSIONS]
     if images and folder != root:
         out.videos.append(folder)  # a frame folder: one video; anything else inside is not used
