@@ -28,7 +28,7 @@ import torch
 
 from bench_timing import best_of
 from ffbench import video as V
-from ffbench.video import reader
+from ffbench.video import container as decoding
 from video_samples import make_video
 
 pytestmark = pytest.mark.benchmark(group="video-clip")
@@ -52,7 +52,7 @@ def _offsets(paths, frames, n=16):
 
 
 def ours(path, off, n=16):
-    reader._cached_index.cache_clear()  # no help from the in-process packet index cache
+    decoding._cached_index.cache_clear()  # no help from the in-process packet index cache
     V.probe(path)  # frame count, as ClipLoader does before choosing an offset
     return V.read_clip(path, off, n)
 

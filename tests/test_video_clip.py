@@ -10,7 +10,7 @@ import pytest
 import torch
 
 from ffbench import video as V
-from ffbench.video import reader
+from ffbench.video import container as decoding
 from video_samples import CLIP_CODECS, make_video, ramp
 
 CLIPS = [(0, 5, 1), (1, 4, 2), (6, 3, 1), (7, 5, 3), (13, 8, 1), (29, 1, 1), (20, 5, 2)]
@@ -28,13 +28,13 @@ def test_read_clip_equals_full_decode_sliced(codec_files, codec, monkeypatch):
     full = V.read_video(path)
     assert full.shape == (30, 24, 32, 3)
     # a clip that starts after frame 0 must come from a seek, never from decoding the file from 0
-    sequential = reader._decode_sequential
+    sequential = decoding._decode_sequential
 
     def no_restart(path_, container, stream, indices):
         assert indices is None or indices[0] == 0, f"{codec}: fell back to decoding from frame 0"
         return sequential(path_, container, stream, indices)
 
-    monkeypatch.setattr(reader, "_decode_sequential", no_restart)
+    monkeypatch.setattr(decoding, "_decode_sequential", no_restart)
     for start, n, stride in CLIPS:
         clip = V.read_clip(path, start, n, stride)
         assert torch.equal(clip, full[start: start + (n - 1) * stride + 1: stride]), (codec, start, n, stride)
@@ -46,22 +46,22 @@ def test_read_clip_decodes_from_keyframe_before_start(tmp_path, monkeypatch):
     # keyframe every 6 frames: a clip at 14..16 decodes 12..16 (the GOP start to the last frame)
     path = make_video(tmp_path / "g.avi", "mpeg4", n=30, options={"g": "6"})
     seen = []
-    real = reader._to_rgb
+    real = decoding._to_rgb
 
     def counting(frame, p, index):
         seen.append(index)
         return real(frame, p, index)
 
-    monkeypatch.setattr(reader, "_to_rgb", counting)
+    monkeypatch.setattr(decoding, "_to_rgb", counting)
     decoded = []
-    frames = reader._iter_frames
+    frames = decoding._iter_frames
 
     def spy(container, stream):
         for f in frames(container, stream):
             decoded.append(f.pts)  # avi time base is 1/rate: pts == frame index
             yield f
 
-    monkeypatch.setattr(reader, "_iter_frames", spy)
+    monkeypatch.setattr(decoding, "_iter_frames", spy)
     V.read_clip(path, 14, 3)
     assert seen == [14, 15, 16] and decoded == [12, 13, 14, 15, 16]
 

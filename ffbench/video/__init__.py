@@ -4,6 +4,7 @@ Modules (each states its rules and reference):
   core      the convention, `to_uint8` value rules, `as_video` (diffusers outputs), frame sampling
   listing   `list_videos` -> `VideoListing` (videos + skipped with reasons), natural order
   reader    `probe`, `read_video`, `read_clip` (seek + bounded memory) for every input kind
+  container PyAV side of reader: packet index, timestamps, alpha, seeking clip decode
   writer    mp4 / npy / GIF / WebP writing
   loader    `ClipLoader`: clips of many files through DataLoader workers, errors per item
 Every name that `ffbench.video` exported as a single module is still importable from here.

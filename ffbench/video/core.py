@@ -14,12 +14,14 @@ frame folders, decoded containers and in-memory objects (`as_video`):
 """
 from __future__ import annotations
 
+from dataclasses import asdict, dataclass
+
 import numpy as np
 import torch
 
 from ..errors import FFBenchError
 
-__all__ = ["VideoError", "validate_video", "to_uint8", "to_float01", "as_video", "first_n",
+__all__ = ["VideoError", "VideoInfo", "validate_video", "to_uint8", "to_float01", "as_video", "first_n",
            "consecutive", "every_kth", "central_n", "num_clips"]
 
 
@@ -33,6 +35,26 @@ class VideoError(FFBenchError, ValueError):
 
     def __reduce__(self):  # picklable across DataLoader workers
         return (type(self), (self.source, self.reason))
+
+
+@dataclass(frozen=True)
+class VideoInfo:
+    """What `probe` finds. fps and duration_s are None for arrays and frame folders (no clock)."""
+    path: str
+    frames: int
+    fps: float | None
+    duration_s: float | None
+    width: int
+    height: int
+    codec: str
+    pix_fmt: str
+    has_alpha: bool
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+# --- kinds ----------------------------------------------------------------------------------
 
 
 # --- validation and conversion ------------------------------------------------------------
