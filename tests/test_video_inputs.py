@@ -38,6 +38,21 @@ def test_container_alpha_refused_unless_opaque(tmp_path, name, codec, pix_fmt, f
     assert torch.equal(V.read_video(ok), torch.from_numpy(_alpha_frames(False)[..., :3]))
 
 
+def test_vp9_webm_side_channel_alpha_is_read_not_dropped(tmp_path):
+    # FFmpeg's native vp9 decoder ignores WebM's alpha channel (alpha_mode=1): it must not be
+    # read as opaque. Transparent: refused; opaque: read like the RGB planes (lossy codec).
+    bad = make_video(tmp_path / "t.webm", "libvpx-vp9", n=4, pix_fmt="yuva420p", frames=_alpha_frames(True))
+    with pytest.raises(VideoError, match=r"t\.webm: frame 0 has a non-opaque alpha .*yuva420p"):
+        V.read_video(bad)
+    with pytest.raises(VideoError, match="non-opaque alpha"):
+        V.read_clip(bad, 2, 2)
+    assert V.probe(bad).has_alpha
+    ok = make_video(tmp_path / "o.webm", "libvpx-vp9", n=4, pix_fmt="yuva420p", frames=_alpha_frames(False))
+    v = V.read_video(ok)
+    assert v.shape == (4, 24, 32, 3) and torch.equal(V.read_clip(ok, 1, 2, 2), v[1:4:2])
+    assert (v.float() - torch.from_numpy(_alpha_frames(False)[..., :3]).float()).abs().mean() < 8
+
+
 def _palette_gif(path, transparent: bool):
     ims = []
     for i in range(3):
@@ -82,6 +97,21 @@ def test_integer_out_of_range_names_file(tmp_path, dtype, value, found):
     with pytest.raises(VideoError) as e:
         V.read_video(tmp_path / "bad.npy")
     assert "bad.npy" in str(e.value) and f"must lie in [0, 255], found {found}" in str(e.value)
+
+
+@pytest.mark.parametrize("dtype", [">u2", ">i4", ">f4", ">f8", "float16", "longdouble"])
+def test_big_endian_half_and_long_double_arrays(tmp_path, dtype):
+    ref = ramp(2, 4, 5)
+    arr = ref.astype(dtype) if np.dtype(dtype).kind in "ui" else (ref / 255).astype(dtype)
+    np.save(tmp_path / "a.npy", arr)
+    assert torch.equal(V.read_video(tmp_path / "a.npy"), torch.from_numpy(ref))
+
+
+def test_float_0_255_refused_with_a_hint(tmp_path):
+    np.save(tmp_path / "f.npy", ramp(2, 4, 4).astype(np.float32))
+    with pytest.raises(VideoError, match=r"f\.npy: float values must lie in \[0, 1\], found \[.*\] "
+                                         r"\(looks like 0\.\.255: divide by 255"):
+        V.read_video(tmp_path / "f.npy")
 
 
 def test_bool_array_refused(tmp_path):

@@ -87,7 +87,8 @@ def _build_index(container) -> _Index:
     stream = container.streams.video[0]
     cc = stream.codec_context
     width, height = _stored_size(container) or (cc.width, cc.height)
-    meta = dict(width=width, height=height, codec=cc.name, pix_fmt=cc.pix_fmt,
+    meta = dict(width=width, height=height, codec=cc.name,
+                pix_fmt="yuva420p" if _side_alpha_decoder(stream) else cc.pix_fmt,
                 rate=stream.average_rate or stream.guessed_rate)
     rows, missing = [], False
     for pkt in container.demux(stream):
@@ -180,9 +181,33 @@ def decode(path: Path, indices=None) -> torch.Tensor:
     return validate_video(video.contiguous(), path)
 
 
+# VP8/VP9 in WebM keep alpha in a side channel (track tag alpha_mode=1, BlockAdditional data)
+# that FFmpeg's native vp8/vp9 decoders ignore: the video would be read as opaque. libvpx reads it.
+_ALPHA_DECODERS = {"vp8": "libvpx", "vp9": "libvpx-vp9"}
+
+
+def _side_alpha_decoder(stream) -> str | None:
+    if str(stream.metadata.get("alpha_mode", "")).strip() == "1":
+        return _ALPHA_DECODERS.get(stream.codec_context.name)
+    return None
+
+
 def _iter_frames(container, stream):
     """Every decoded picture from the current position (one place, so tests can count them)."""
-    return container.decode(stream)
+    name = _side_alpha_decoder(stream)
+    if name is None:
+        yield from container.decode(stream)
+        return
+    import av
+
+    if name not in av.codecs_available:
+        raise VideoError(container.name, f"has a {stream.codec_context.name} alpha channel "
+                                         f"(alpha_mode=1) and this PyAV build lacks the {name} "
+                                         f"decoder that reads it")
+    ctx = av.CodecContext.create(name, "r")
+    ctx.width, ctx.height = stream.codec_context.width, stream.codec_context.height
+    for packet in container.demux(stream):  # the last packet is empty: it flushes the decoder
+        yield from ctx.decode(packet)
 
 
 def _decode_sequential(path, container, stream, indices) -> list:

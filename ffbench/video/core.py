@@ -109,7 +109,10 @@ def to_uint8(array, source="<array>") -> torch.Tensor:
         kind = a.dtype.kind
         if kind in "ui":
             a = _int_to_uint8(a, source) if a.dtype != np.uint8 else a
-        elif kind != "f":
+        elif kind == "f":
+            if not a.dtype.isnative or a.dtype.itemsize > 8:  # big-endian files, long double
+                a = a.astype(np.float64)
+        else:
             raise VideoError(source, f"unsupported dtype {a.dtype}")
         a = np.ascontiguousarray(a)
         t = torch.from_numpy(a if a.flags.writeable else a.copy())  # read-only: PIL, mmap
@@ -138,7 +141,8 @@ def to_uint8(array, source="<array>") -> torch.Tensor:
         if t.numel():
             lo, hi = float(t.min()), float(t.max())
             if lo < 0.0 or hi > 1.0:
-                raise VideoError(source, f"float values must lie in [0, 1], found [{lo:.4g}, {hi:.4g}]")
+                hint = " (looks like 0..255: divide by 255, or store uint8)" if hi <= 255 and lo >= 0 else ""
+                raise VideoError(source, f"float values must lie in [0, 1], found [{lo:.4g}, {hi:.4g}]{hint}")
         out = (t.float() * 255.0).round().to(torch.uint8)
     else:  # pragma: no cover - integer tensors were converted through numpy above
         raise VideoError(source, f"unsupported dtype {t.dtype}")
