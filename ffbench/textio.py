@@ -2,8 +2,9 @@
 agree on what a text file is — Windows editors and "CSV UTF-8" exports add a byte-order mark and
 CRLF line ends, and a prompt must never start with an invisible U+FEFF:
 
-- decoded as UTF-8 with or without a BOM (`utf-8-sig`); anything else is a `TextFileError`
-  naming the file and the byte position (ffbench does not guess legacy encodings);
+- decoded as UTF-8 with or without a BOM (`utf-8-sig`), or as UTF-16 when the file starts with a
+  UTF-16 BOM (Notepad's and Excel's "Unicode text"); anything else is a `TextFileError` naming
+  the file and the byte position (ffbench does not guess legacy encodings);
 - CRLF and lone CR become LF;
 - `read_lines` drops blank lines and full-line comments (first non-blank character `#`) and
   strips each line; a `#` inside a line is text (prompts may hold hashtags).
@@ -31,10 +32,12 @@ def read_text(path, what: str = "file") -> str:
         raise TextFileError(f"{path}: {what} not found") from None
     except OSError as e:
         raise TextFileError(f"{path}: cannot read {what} ({e.strerror or e})") from None
+    utf16 = data[:2] in (b"\xff\xfe", b"\xfe\xff")
     try:
-        text = data.decode("utf-8-sig")
+        text = data.decode("utf-16") if utf16 else data.decode("utf-8-sig")
     except UnicodeDecodeError as e:
-        raise TextFileError(f"{path}: {what} is not UTF-8 text (byte 0x{data[e.start]:02x} at "
+        enc = "UTF-16" if utf16 else "UTF-8"
+        raise TextFileError(f"{path}: {what} is not {enc} text (byte 0x{data[e.start]:02x} at "
                             f"offset {e.start}); save it as UTF-8") from None
     return text.replace("\r\n", "\n").replace("\r", "\n")
 

@@ -140,6 +140,16 @@ def test_cfr_avi_probe(tmp_path):
     assert info.fps == pytest.approx(25.0) and info.duration_s == pytest.approx(12 / 25)
 
 
+def test_truncated_avi_frame_count_is_what_decodes(tmp_path):
+    # the AVI header keeps saying 30 frames after a cut download: count packets, not the header
+    full = make_video(tmp_path / "full.avi", "mpeg4", n=30, h=48, w=64)
+    data = full.read_bytes()
+    cut = tmp_path / "cut.avi"
+    cut.write_bytes(data[: int(len(data) * 0.8)])
+    n = V.probe(cut).frames
+    assert 0 < n < 30 and n == V.read_video(cut).shape[0]
+
+
 # --- kind 6: frame folders; listing rules ----------------------------------------------------
 
 def _frame_folder(d, frames, ext="png", names=None):
@@ -152,7 +162,7 @@ def _frame_folder(d, frames, ext="png", names=None):
 def test_folder_of_frame_folders_is_read_as_videos(tmp_path):
     a, b = ramp(12, 8, 10), ramp(3, 8, 10)[::-1].copy()
     _frame_folder(tmp_path / "vid10", a)  # frame0..frame11: natural order puts frame2 before frame10
-    _frame_folder(tmp_path / "vid2", b)
+    _frame_folder(tmp_path / "vid2", b, ext="bmp")
     listing = V.list_videos(tmp_path)
     assert [p.name for p in listing.videos] == ["vid2", "vid10"] and listing.skipped == []
     assert torch.equal(V.read_video(tmp_path / "vid10"), torch.from_numpy(a))
@@ -182,6 +192,7 @@ def test_listing_duplicates_hidden_classes_and_natural_order(tmp_path):
         V.write_video(tmp_path / f"{sid}.mp4", v)
     (tmp_path / ".s-3.abc.npy").write_bytes(b"temp of an atomic write")
     (tmp_path / "notes.txt").write_text("x")
+    (tmp_path / "gone.mp4").symlink_to(tmp_path / "nowhere.mp4")
     Image.fromarray(ramp(1, 8, 8)[0]).save(tmp_path / "poster.png")
     for cls in ("Walk", "Bike"):
         (tmp_path / cls).mkdir()
@@ -190,10 +201,11 @@ def test_listing_duplicates_hidden_classes_and_natural_order(tmp_path):
     rel = [listing.relative(p) for p in listing.videos]
     assert rel == ["Bike/v_Bike_g01_c01.avi", "Walk/v_Walk_g01_c01.avi", "s-2.npy", "s-10.npy"]
     assert [(listing.relative(p), r) for p, r in listing.skipped] == [
+        ("gone.mp4", "broken symbolic link"),
         ("poster.png", "single image: a video as frames is a folder of images (DIR/<video>/<frame>.png)"),
         ("s-2.mp4", "duplicate of s-2.npy"), ("s-10.mp4", "duplicate of s-10.npy")]
     assert len(listing) == 4 and list(listing) == listing.videos
-    assert json.loads(json.dumps(listing.to_dict()))["skipped"][1] == {"path": "s-2.mp4",
+    assert json.loads(json.dumps(listing.to_dict()))["skipped"][2] == {"path": "s-2.mp4",
                                                                        "reason": "duplicate of s-2.npy"}
     assert [p.name for p in V.list_videos(tmp_path, recursive=False)] == ["s-2.npy", "s-10.npy"]
     assert [p.name for p in V.list_videos(tmp_path, extensions=(".avi",))] == [
@@ -249,14 +261,12 @@ def test_as_video_diffusers_forms():
         V.as_video(rgba)
 
 
-def test_video_info_cli_reports_timestamp_duration(tmp_path):
-    from conftest import run_cli
-
+def test_video_info_cli_reports_timestamp_duration(tmp_path, cli):
     p = make_video(tmp_path / "vfr.mkv", "libx264", n=20, durations_ms=[40, 120], last_ms=140,
                    fmt="matroska")
     bad = tmp_path / "broken.mp4"
     bad.write_bytes(b"junk" * 50)
-    proc = run_cli("video", "info", p, bad, "--json")
+    proc = cli("video", "info", p, bad, "--json")
     rows = json.loads(proc.stdout)
     assert rows[0]["duration_s"] == pytest.approx(1.62) and rows[0]["frames"] == 20
     assert rows[1]["path"] == str(bad) and "cannot decode" in rows[1]["error"]

@@ -131,7 +131,7 @@ def index(path: Path) -> _Index:
 
 def probe_container(path: Path) -> VideoInfo:
     idx = index(path)
-    frames = idx.header_frames or idx.packets
+    frames = idx.packets or idx.header_frames  # demuxed: a truncated file keeps its header count
     if frames == 0:
         raise VideoError(path, "video has zero frames")
     rate, duration = idx.rate, None

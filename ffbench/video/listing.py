@@ -31,7 +31,7 @@ __all__ = ["VideoListing", "list_videos", "natural_key", "VIDEO_EXTENSIONS",
 CONTAINER_EXTENSIONS = (".mp4", ".avi", ".webm", ".gif", ".mkv", ".mov")
 ARRAY_EXTENSIONS = (".npy", ".npz")
 VIDEO_EXTENSIONS = CONTAINER_EXTENSIONS + ARRAY_EXTENSIONS
-FRAME_EXTENSIONS = (".png", ".jpg", ".jpeg", ".webp")
+FRAME_EXTENSIONS = (".png", ".jpg", ".jpeg", ".webp", ".bmp", ".tif", ".tiff")
 _RUN_MARKERS = ("run.json", "plan.jsonl")  # harness.rundir.RunDir files
 _TEMP_SUFFIXES = (".tmp", ".part", ".crdownload", "~")
 _DIGITS = re.compile(r"(\d+)")
@@ -100,6 +100,9 @@ def _scan(folder: Path, root: Path, recursive: bool, exts: tuple, out: VideoList
     except OSError as e:
         out.skipped.append((folder, f"unreadable folder: {e.strerror or e}"))
         return
+    for p in entries:
+        if p.is_symlink() and not p.exists():
+            out.skipped.append((p, "broken symbolic link"))
     files = [p for p in entries if p.is_file()]
     dirs = [p for p in entries if p.is_dir()]
     if (folder / "samples").is_dir() and any((folder / f).is_file() for f in _RUN_MARKERS):

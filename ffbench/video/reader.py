@@ -1,9 +1,10 @@
 """Reading every input kind into uint8 `[T,H,W,3]`: containers (PyAV), arrays, frame folders.
 
 - `probe(path)`: frames, fps, duration, size, codec, pixel format, alpha — without decoding
-  pictures. Containers: the frame count from the container header where it has one (mp4, mov,
-  avi), else by demuxing (mkv, webm, gif); duration from timestamps (last pts - first pts + the
-  last frame's duration), so variable-frame-rate files are right; fps = frames / duration.
+  pictures. Containers: the frame count by demuxing (one packet per frame; the header count is
+  used only when packets cannot be read, since a truncated AVI keeps its full header count);
+  duration from timestamps (last pts - first pts + the last frame's duration), so
+  variable-frame-rate files are right; fps = frames / duration.
 - `read_video(path)`: every frame. `read_clip(path, start, n, stride)`: only frames
   start, start+stride, ... — for containers it seeks to the keyframe before `start` and stops
   after the last frame needed, and holds only the clip's frames (memory bounded by the clip).
@@ -24,7 +25,8 @@ import torch
 
 from . import container
 from .core import VideoError, VideoInfo, to_uint8, validate_video
-from .listing import ARRAY_EXTENSIONS, CONTAINER_EXTENSIONS, VIDEO_EXTENSIONS, frame_files
+from .listing import (ARRAY_EXTENSIONS, CONTAINER_EXTENSIONS, FRAME_EXTENSIONS, VIDEO_EXTENSIONS,
+                      frame_files)
 
 __all__ = ["VideoInfo", "probe", "read_video", "read_clip", "video_info", "NPZ_KEY"]
 
@@ -36,7 +38,7 @@ def _kind(path: Path) -> str:
         raise VideoError(path, "file does not exist")
     if path.is_dir():
         if not frame_files(path):
-            raise VideoError(path, "is a folder without image frames (.png, .jpg, .jpeg, .webp)")
+            raise VideoError(path, f"is a folder without image frames ({', '.join(FRAME_EXTENSIONS)})")
         return "frames"
     if not path.is_file():
         raise VideoError(path, "is not a file")

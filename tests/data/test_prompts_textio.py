@@ -29,6 +29,15 @@ def test_prompts_file_with_or_without_bom(tmp_path, name, bom):
     assert read_prompts_file(path) == {"a": "p1", "b": "p2"}  # never "\ufeffa"
 
 
+@pytest.mark.parametrize("encoding", ["utf-16", "utf-16-be"])
+def test_utf16_with_bom_as_windows_unicode_text(tmp_path, encoding):
+    raw = PROMPT_FILES["p.tsv"].encode(encoding)
+    if encoding == "utf-16-be":
+        raw = b"\xfe\xff" + raw
+    (tmp_path / "u.tsv").write_bytes(raw)
+    assert read_prompts_file(tmp_path / "u.tsv") == {"a": "p1", "b": "p2"}
+
+
 def test_csv_without_header_and_quoted_commas(tmp_path):
     (tmp_path / "q.csv").write_bytes((BOM + 'x,"a cat, running"\ny,dog\n').encode())
     assert read_prompts_file(tmp_path / "q.csv") == {"x": "a cat, running", "y": "dog"}
