@@ -16,7 +16,7 @@ from pathlib import Path
 
 from .errors import ConfigError
 
-__all__ = ["TextFileError", "read_text", "read_lines", "read_toml"]
+__all__ = ["TextFileError", "read_text", "decode_text", "read_lines", "read_toml"]
 
 
 class TextFileError(ConfigError):
@@ -24,7 +24,7 @@ class TextFileError(ConfigError):
 
 
 def read_text(path, what: str = "file") -> str:
-    """The file's text: UTF-8 (BOM removed), line ends normalised to LF."""
+    """The file's text: UTF-8 (BOM removed) or UTF-16 with a BOM, line ends normalised to LF."""
     path = Path(path)
     try:
         data = path.read_bytes()
@@ -32,6 +32,11 @@ def read_text(path, what: str = "file") -> str:
         raise TextFileError(f"{path}: {what} not found") from None
     except OSError as e:
         raise TextFileError(f"{path}: cannot read {what} ({e.strerror or e})") from None
+    return decode_text(data, path, what)
+
+
+def decode_text(data: bytes, path, what: str = "file") -> str:
+    """`read_text` for bytes already read (callers that also hash them)."""
     utf16 = data[:2] in (b"\xff\xfe", b"\xfe\xff")
     try:
         text = data.decode("utf-16") if utf16 else data.decode("utf-8-sig")

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from ._util import add_command, print_json, print_table
 
+
 def _format_help() -> str:
     from ..data.prompts import PROMPTS_FILE_FORMATS
 
