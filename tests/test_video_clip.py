@@ -83,6 +83,23 @@ def test_read_clip_memory_bounded_by_clip_not_file(tmp_path):
     assert torch.equal(V.read_clip(tmp_path / "long.npy", 300, 8, 2), torch.from_numpy(ramp(n, h, w)[300:315:2]))
 
 
+def test_read_clip_of_frame_folder_opens_only_the_clip_frames(tmp_path, monkeypatch):
+    from PIL import Image
+
+    from ffbench.video import reader
+
+    d = tmp_path / "v"
+    d.mkdir()
+    frames = ramp(40, 6, 8)
+    for i, f in enumerate(frames):
+        Image.fromarray(f).save(d / f"{i}.png")
+    opened = []
+    real = reader._read_frame_file
+    monkeypatch.setattr(reader, "_read_frame_file", lambda p, size=None: opened.append(p.name) or real(p, size))
+    clip = V.read_clip(d, 30, 3, 4)
+    assert torch.equal(clip, torch.from_numpy(frames[30:39:4])) and opened == ["30.png", "34.png", "38.png"]
+
+
 class _Spec:
     """A start rule like realvideos.ClipSpec: offset from the frame count and a key."""
     threshold = 6

@@ -271,3 +271,12 @@ def test_video_info_cli_reports_timestamp_duration(tmp_path, cli):
     assert rows[0]["duration_s"] == pytest.approx(1.62) and rows[0]["frames"] == 20
     assert rows[1]["path"] == str(bad) and "cannot decode" in rows[1]["error"]
     assert proc.returncode == 1
+    d = tmp_path / "set"
+    d.mkdir()
+    np.save(d / "s1.npy", ramp(3, 4, 6))
+    V.write_video(d / "s1.mp4", torch.from_numpy(ramp(3, 4, 6)))
+    _frame_folder(d / "clip", ramp(2, 4, 6))
+    proc = cli("video", "info", d)
+    assert proc.returncode == 0, proc.stderr
+    assert "skipped: " + str(d / "s1.mp4") + ": duplicate of s1.npy" in proc.stdout
+    assert str(d / "clip") in proc.stdout and "frames/png" in proc.stdout
