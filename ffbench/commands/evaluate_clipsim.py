@@ -1,74 +1,30 @@
 """`ffbench evaluate clipsim`: CLIPSIM of a folder of videos against their prompts.
 
-Prompts file (matched to videos by file stem: `0007.mp4` ↔ "0007"), by extension:
-  .json   one object {"<stem>": "<prompt>", ...}
-  .jsonl  one object per line {"video": "<stem>", "prompt": "<prompt>"}
-  other   (.txt, .tsv) one "<stem><TAB><prompt>" per line; blank lines and lines starting
-          with '#' are ignored.
-Every video needs a prompt (else error, naming the videos); prompts without a video are
-reported (a generation run may have failed on some) but do not stop the evaluation.
+Prompts file: see `ffbench.data.prompts.PROMPTS_FILE_FORMATS` (.json, .jsonl, .csv, .txt/.tsv;
+UTF-8 with or without BOM). Every video needs a prompt (else error, naming the videos); prompts
+without a video are reported (a generation run may have failed on some) but do not stop the
+evaluation.
 """
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
 
 from ._engine_cli import add_engine_options, add_store_options
 from ._util import add_command, print_table
 
-_FORMAT_HELP = __doc__.split("\n", 2)[2]
+
+def _format_help() -> str:
+    from ..data.prompts import PROMPTS_FILE_FORMATS
+
+    return PROMPTS_FILE_FORMATS
 
 
 def load_prompts_file(path) -> dict[str, str]:
-    """Parse a prompts file (format in the module docstring) into {stem: prompt}."""
-    from ..errors import FFBenchError
+    """{stem: prompt}; the one reader is `ffbench.data.prompts.read_prompts_file`."""
+    from ..data.prompts import read_prompts_file
 
-    path = Path(path)
-    if not path.is_file():
-        raise FFBenchError(f"{path}: prompts file not found")
-    text = path.read_text(encoding="utf-8")
-    out: dict[str, str] = {}
-
-    def put(stem, prompt, where):
-        if not isinstance(stem, str) or not stem or not isinstance(prompt, str):
-            raise FFBenchError(f"{where}: expected a video stem and a prompt string")
-        if stem in out:
-            raise FFBenchError(f"{where}: video {stem!r} has two prompts")
-        out[stem] = prompt
-
-    suffix = path.suffix.lower()
-    if suffix == ".json":
-        try:
-            data = json.loads(text)
-        except json.JSONDecodeError as e:
-            raise FFBenchError(f"{path}: invalid JSON: {e}") from e
-        if not isinstance(data, dict):
-            raise FFBenchError(f"{path}: expected a JSON object {{\"<stem>\": \"<prompt>\"}}")
-        for k, v in data.items():
-            put(k, v, f"{path}: key {k!r}")
-    elif suffix == ".jsonl":
-        for n, line in enumerate(text.splitlines(), 1):
-            if not line.strip():
-                continue
-            try:
-                rec = json.loads(line)
-            except json.JSONDecodeError as e:
-                raise FFBenchError(f"{path}:{n}: invalid JSON: {e}") from e
-            if not isinstance(rec, dict) or set(rec) - {"video", "prompt"} or len(rec) != 2:
-                raise FFBenchError(f'{path}:{n}: expected {{"video": "<stem>", "prompt": "<text>"}}')
-            put(rec["video"], rec["prompt"], f"{path}:{n}")
-    else:
-        for n, line in enumerate(text.splitlines(), 1):
-            if not line.strip() or line.startswith("#"):
-                continue
-            if "\t" not in line:
-                raise FFBenchError(f"{path}:{n}: expected '<stem><TAB><prompt>'")
-            stem, prompt = line.split("\t", 1)
-            put(stem.strip(), prompt.strip(), f"{path}:{n}")
-    if not out:
-        raise FFBenchError(f"{path}: no prompts")
-    return out
+    return read_prompts_file(path)
 
 
 def _protocol_name(args) -> str:
@@ -130,10 +86,10 @@ def register_evaluate(subparsers) -> None:
     import argparse
 
     p = add_command(subparsers, "clipsim", help="CLIPSIM: frame-prompt CLIP cosine, mean over frames then videos",
-                    func=_run, epilog="prompts file formats:\n" + _FORMAT_HELP,
+                    func=_run, epilog=_format_help(),
                     formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--videos", required=True, type=Path, help="folder of videos (.mp4, .npy, ...)")
-    p.add_argument("--prompts", required=True, type=Path, help="prompts file: .json, .jsonl or TAB-separated .txt")
+    p.add_argument("--prompts", required=True, type=Path, help="prompts file: .json, .jsonl, .csv or TAB-separated .txt/.tsv")
     p.add_argument("--protocol", default="clipsim@vit-b-32",
                    help="clipsim@vit-b-32 (default, paper), clipsim100@vit-b-32 (x100), clipsim@vit-b-16, clipsim@vit-l-14")
     p.add_argument("--backbone", default=None, help="ViT-B/32 | ViT-B/16 | ViT-L/14 (picks the unscaled protocol)")

@@ -25,6 +25,7 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 
 from ..errors import ConfigError, FFBenchError
+from ..textio import decode_text
 
 __all__ = [
     "DatasetError",
@@ -235,8 +236,8 @@ def parse_dataset_config(path) -> DatasetConfig:
     except OSError as e:
         raise ConfigError(f"{path}: cannot read dataset file ({e.strerror or e})") from None
     try:
-        table = tomllib.loads(blob.decode("utf-8"))
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
+        table = tomllib.loads(decode_text(blob, path, "dataset file"))
+    except tomllib.TOMLDecodeError as e:
         raise ConfigError(f"{path}: invalid TOML ({e})") from None
     cfg = _build(DatasetConfig, table, "", path, skip=_TOP_SKIP)
     cfg = DatasetConfig(**{f.name: getattr(cfg, f.name) for f in fields(cfg) if f.name not in _TOP_SKIP},

@@ -13,6 +13,7 @@ Official formats:
 from __future__ import annotations
 
 import csv
+import io
 import json
 import random
 import re
@@ -20,6 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..errors import ConfigError
+from ..textio import read_text
 from .config import DatasetConfig, DatasetError
 from .prompts import PromptSet, base_provenance, derive_seed, make_sample_ids, sha256_file
 
@@ -77,8 +79,8 @@ def parse_videodatainfo(path) -> MSRVTTAnnotations:
     if not path.is_file():
         raise DatasetError(f"{path}: not found; it comes from {SOURCE}")
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
+        data = json.loads(read_text(path, "annotation file"))
+    except (ConfigError, json.JSONDecodeError) as e:
         raise DatasetError(f"{path}: not valid JSON ({e}); it comes from {SOURCE}") from None
     if not isinstance(data, dict) or not isinstance(data.get("videos"), list) \
             or not isinstance(data.get("sentences"), list):
@@ -116,11 +118,10 @@ def parse_jsfusion_csv(path) -> MSRVTTAnnotations:
     if not path.is_file():
         raise DatasetError(f"{path}: not found; it comes from {CSV_SOURCE}")
     try:
-        with open(path, newline="", encoding="utf-8-sig") as fh:
-            reader = csv.reader(fh)
-            header = next(reader, None)
-            rows = list(reader)
-    except (OSError, UnicodeDecodeError, csv.Error) as e:
+        reader = csv.reader(io.StringIO(read_text(path, "CSV file")))
+        header = next(reader, None)
+        rows = list(reader)
+    except (ConfigError, csv.Error) as e:
         raise DatasetError(f"{path}: cannot read CSV ({e}); it comes from {CSV_SOURCE}") from None
     expected = ["key", "vid_key", "video_id", "sentence"]
     if header is None or [h.strip() for h in header] != expected:

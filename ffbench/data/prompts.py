@@ -21,10 +21,11 @@ from typing import Iterator, NamedTuple
 
 from ..errors import ConfigError
 from ..fileio import atomic_write_text
+from ..textio import read_lines, read_text
 from ..seeding import derive_seed
 
 __all__ = ["PromptSet", "PromptItem", "derive_seed", "make_sample_ids", "load_prompts",
-           "SAFE_ID"]
+           "SAFE_ID", "read_prompts_file", "read_prompt_lines", "PROMPTS_FILE_FORMATS"]
 
 SAFE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
 
@@ -124,8 +125,10 @@ class PromptSet:
     @classmethod
     def load(cls, path) -> "PromptSet":
         try:
-            return cls.from_dict(json.loads(Path(path).read_text(encoding="utf-8")))
+            return cls.from_dict(json.loads(read_text(path, "prompt set file")))
         except (OSError, ValueError, KeyError, TypeError) as e:
+            if isinstance(e, ConfigError):
+                raise
             raise ConfigError(f"{path}: not a prompt set file ({e})") from None
 
 
@@ -167,3 +170,87 @@ def load_prompts(dataset_name: str, n: int | None = None, seed: int = 0, root=No
         from .demo import demo_prompts
         return demo_prompts(cfg, n=n, seed=seed)
     raise ConfigError(f"dataset {cfg.name!r}: no prompt loader for kind {cfg.kind!r}")  # pragma: no cover
+
+
+# --- user prompt files ---------------------------------------------------------------------
+
+PROMPTS_FILE_FORMATS = """\
+Prompts file (matched to videos by file stem: `0007.mp4` <-> "0007"), by extension:
+  .json   one object {"<stem>": "<prompt>", ...}
+  .jsonl  one object per line {"video": "<stem>", "prompt": "<prompt>"}
+  .csv    rows <stem>,<prompt> (a first row "video,prompt" is a header)
+  other   (.txt, .tsv) one "<stem><TAB><prompt>" per line
+All are UTF-8 with or without a BOM, CRLF or LF; blank lines and lines starting with '#' are
+ignored (except inside .json)."""
+
+
+def read_prompts_file(path) -> dict[str, str]:
+    """{video stem: prompt} from a prompts file (formats in `PROMPTS_FILE_FORMATS`), in file order.
+
+    Errors (`ConfigError`) name the file and line: missing file, invalid JSON/CSV row, a stem
+    with two prompts, no prompts at all.
+    """
+    import csv
+    import io
+
+    path = Path(path)
+    out: dict[str, str] = {}
+
+    def put(stem, prompt, where):
+        if not isinstance(stem, str) or not stem.strip() or not isinstance(prompt, str):
+            raise ConfigError(f"{where}: expected a video stem and a prompt string")
+        stem, prompt = stem.strip(), prompt.strip()
+        if stem in out:
+            raise ConfigError(f"{where}: video {stem!r} has two prompts")
+        out[stem] = prompt
+
+    suffix = path.suffix.lower()
+    if suffix == ".json":
+        try:
+            data = json.loads(read_text(path, "prompts file"))
+        except json.JSONDecodeError as e:
+            raise ConfigError(f"{path}: invalid JSON: {e}") from e
+        if not isinstance(data, dict):
+            raise ConfigError(f"{path}: expected a JSON object {{\"<stem>\": \"<prompt>\"}}")
+        for k, v in data.items():
+            put(k, v, f"{path}: key {k!r}")
+    elif suffix == ".jsonl":
+        for n, line in read_lines(path, "prompts file"):
+            try:
+                rec = json.loads(line)
+            except json.JSONDecodeError as e:
+                raise ConfigError(f"{path}:{n}: invalid JSON: {e}") from e
+            if not isinstance(rec, dict) or set(rec) - {"video", "prompt"} or len(rec) != 2:
+                raise ConfigError(f'{path}:{n}: expected {{"video": "<stem>", "prompt": "<text>"}}')
+            put(rec["video"], rec["prompt"], f"{path}:{n}")
+    elif suffix == ".csv":
+        reader = csv.reader(io.StringIO(read_text(path, "prompts file")))
+        try:
+            for row in reader:
+                n = reader.line_num
+                if not row or not "".join(row).strip() or row[0].lstrip().startswith("#"):
+                    continue
+                if len(row) != 2:
+                    raise ConfigError(f"{path}:{n}: expected 2 columns <stem>,<prompt>, got {len(row)}")
+                if not out and [c.strip().lower() for c in row] == ["video", "prompt"]:
+                    continue  # header
+                put(row[0], row[1], f"{path}:{n}")
+        except csv.Error as e:
+            raise ConfigError(f"{path}:{reader.line_num}: invalid CSV ({e})") from e
+    else:
+        for n, line in read_lines(path, "prompts file"):
+            if "\t" not in line:
+                raise ConfigError(f"{path}:{n}: expected '<stem><TAB><prompt>'")
+            stem, prompt = line.split("\t", 1)
+            put(stem, prompt, f"{path}:{n}")
+    if not out:
+        raise ConfigError(f"{path}: no prompts")
+    return out
+
+
+def read_prompt_lines(path) -> list[str]:
+    """One prompt per line (`generate --prompts FILE.txt`): same text rules as every prompt file."""
+    prompts = [line for _, line in read_lines(path, "prompts file")]
+    if not prompts:
+        raise ConfigError(f"{path}: no prompts (the file has no non-empty, non-comment lines)")
+    return prompts

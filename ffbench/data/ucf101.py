@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import ConfigError
+from ..textio import read_lines, read_text
 from .config import DatasetConfig, DatasetError
 from .prompts import PromptSet, base_provenance, derive_seed, make_sample_ids, sha256_file
 
@@ -80,9 +81,9 @@ def _read_lines(path: Path, what: str) -> list[str]:
     if not path.is_file():
         raise DatasetError(f"{path}: {what} not found; it comes from {SOURCE}")
     try:
-        return path.read_text(encoding="utf-8-sig").splitlines()
-    except (OSError, UnicodeDecodeError) as e:
-        raise DatasetError(f"{path}: cannot read {what} ({e}); it comes from {SOURCE}") from None
+        return read_text(path, what).split("\n")
+    except ConfigError as e:
+        raise DatasetError(f"{e}; it comes from {SOURCE}") from None
 
 
 def parse_class_index(path) -> tuple[UCFClass, ...]:
@@ -220,10 +221,9 @@ def read_class_prompt_file(path, class_names) -> dict[str, str]:
     lower = {n.lower(): n for n in names}
     suffix = path.suffix.lower()
     try:
-        text = path.read_text(encoding="utf-8-sig")
+        text = read_text(path, "prompt file")
         if suffix == ".txt":
-            lines = [ln.strip() for ln in text.splitlines()]
-            lines = [ln for ln in lines if ln and not ln.startswith("#")]
+            lines = [ln for _, ln in read_lines(path, "prompt file")]
             if len(lines) != len(names):
                 raise ConfigError(f"prompt file {path}: {len(lines)} prompts for {len(names)} classes "
                                   f"(one line per class, in classInd.txt order)")

@@ -20,6 +20,7 @@ import numpy as np
 import torch
 
 from ..errors import FFBenchError
+from ..textio import read_text
 
 __all__ = ["Vimeo90kError", "Vimeo90kSeptuplet", "read_list", "read_png_sequence",
            "frame_names", "SPLIT_FILES"]
@@ -43,7 +44,7 @@ def read_list(path) -> list[str]:
     if not path.is_file():
         raise Vimeo90kError(f"{path}: list file not found (expected the official sep_testlist.txt)")
     ids = []
-    for lineno, raw in enumerate(path.read_text().splitlines(), 1):
+    for lineno, raw in enumerate(read_text(path, "list file").split("\n"), 1):
         line = raw.strip()
         if not line:
             continue

@@ -30,10 +30,10 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-import tomllib
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from ..errors import ConfigError
+from ..textio import read_toml
 
 __all__ = [
     "KINDS",
@@ -326,11 +326,7 @@ def parse_config(data: dict, src: str = "<config>") -> ModelConfig:
 def load_config(path) -> ModelConfig:
     """Read and validate one TOML file."""
     path = Path(path)
-    try:
-        with open(path, "rb") as fh:
-            data = tomllib.load(fh)
-    except FileNotFoundError:
-        raise ConfigError(f"{path}: model config file not found") from None
-    except tomllib.TOMLDecodeError as e:
-        raise ConfigError(f"{path}: invalid TOML: {e}") from e
+    if not path.is_file():
+        raise ConfigError(f"{path}: model config file not found")
+    data = read_toml(path, "model config file")  # UTF-8 with or without BOM
     return parse_config(data, str(path))

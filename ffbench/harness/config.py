@@ -51,6 +51,7 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 from ..errors import ConfigError
+from ..textio import read_text
 
 __all__ = ["RunConfig", "RealConfig", "load_run_config", "parse_run_config", "parse_metrics",
            "METRIC_DEFAULTS", "EXECUTION_FIELDS"]
@@ -267,7 +268,7 @@ def parse_run_config(data: dict, src: str = "<config>", *, check_model: bool = T
 def load_run_config(path) -> RunConfig:
     path = Path(path)
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        data = tomllib.loads(read_text(path, "run config"))
     except FileNotFoundError:
         raise ConfigError(f"{path}: run config not found") from None
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
