@@ -82,6 +82,16 @@ class ClipSpec:
         off = self.offset(int(video.shape[0]), key)
         return video[off:off + self.span:self.stride], off
 
+    def read(self, path, key: str):
+        """(clip uint8 [n,H,W,3], offset, frames in the file) of a video file, decoding only the
+        clip (`ffbench.video.read_clip`: seek to the keyframe before it, stop after its last
+        frame; equal to decoding the whole file and `cut`); memory bounded by the clip."""
+        from .video import probe, read_clip
+
+        total = int(probe(path).frames)
+        off = self.offset(total, key)
+        return read_clip(path, off, self.num_frames, self.stride), off, total
+
     @classmethod
     def for_protocol(cls, protocol, role: str = "real", seed: int = 0) -> "ClipSpec":
         """The clip rule of an FVD protocol for `role` ("real" or "fake"), or of an IS protocol."""

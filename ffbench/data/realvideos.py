@@ -48,17 +48,18 @@ def _protocol_num_videos(protocol) -> int | None:
 # --- listing and manifest ------------------------------------------------------------------
 
 def list_video_files(directory, extensions=None) -> list[Path]:
-    """Video files under `directory`, recursively (class sub-folders), sorted by relative path;
-    hidden files (temp files of atomic writes) are ignored."""
-    from ..video import VIDEO_EXTENSIONS
+    """Videos under `directory` through the one listing (`ffbench.video.list_videos`: recursive,
+    class sub-folders, frame folders, natural order, a stem as .npy and container counted once);
+    what it leaves out is logged with the reason."""
+    from ..video import VideoError, list_videos
 
-    d = Path(directory)
-    if not d.is_dir():
-        raise DatasetError(f"{d}: not a directory")
-    exts = tuple(e.lower() for e in (extensions or VIDEO_EXTENSIONS))
-    files = [p for p in d.rglob("*") if p.is_file() and p.suffix.lower() in exts
-             and not any(part.startswith(".") for part in p.relative_to(d).parts)]
-    return sorted(files, key=lambda p: p.relative_to(d).as_posix())
+    try:
+        listing = list_videos(directory, extensions)
+    except VideoError as e:
+        raise DatasetError(str(e)) from None
+    for p, reason in listing.skipped:
+        log.warning("%s: not used: %s (%s)", directory, listing.relative(p), reason)
+    return list(listing.videos)
 
 
 @dataclass(frozen=True)
@@ -98,6 +99,27 @@ class Manifest:
         return atomic_write_text(path, json.dumps(self.to_dict(), indent=1))
 
 
+def _size(p: Path) -> int:
+    """Bytes of a video file, or of the frames of a frame folder."""
+    return sum(f.stat().st_size for f in _frames(p)) if p.is_dir() else p.stat().st_size
+
+
+def _sha256(p: Path) -> str:
+    """Content hash of a video file, or of a frame folder (frame names and bytes, in order)."""
+    if not p.is_dir():
+        return sha256_file(p)
+    h = hashlib.sha256(b"ffbench-frame-folder-v1\0")
+    for f in _frames(p):
+        h.update(f"{f.name}\0{sha256_file(f)}\n".encode())
+    return h.hexdigest()
+
+
+def _frames(p: Path) -> list[Path]:
+    from ..video.listing import frame_files
+
+    return frame_files(p)
+
+
 class _ManifestJob:
     """Picklable per-file work for DataLoader workers: hash, and optionally count frames."""
 
@@ -112,7 +134,7 @@ class _ManifestJob:
 
         p = self.files[i]
         rel = p.relative_to(self.root).as_posix()
-        entry = {"path": rel, "size": p.stat().st_size, "sha256": sha256_file(p)}
+        entry = {"path": rel, "size": _size(p), "sha256": _sha256(p)}
         if self.frames:
             try:
                 info = video_info(p)
@@ -189,20 +211,20 @@ class _ClipJob:
         return len(self.files)
 
     def __getitem__(self, i):
-        from ..video import VideoError, read_video
+        from ..video import VideoError
 
         p = self.files[i]
         rel = p.relative_to(self.root).as_posix()
         try:
-            video = read_video(p)
+            clip, off, total = self.spec.read(p, rel)  # decodes only the clip
+        except ShortVideoError:
+            from ..video import probe
+
+            return {"i": i, "name": rel, "status": "short", "frames": int(probe(p).frames)}
         except VideoError as e:
             return {"i": i, "name": rel, "status": "corrupt", "reason": e.reason}
         except Exception as e:  # a decoder crash on one file must not end the run
             return {"i": i, "name": rel, "status": "corrupt", "reason": f"{type(e).__name__}: {e}"}
-        total = int(video.shape[0])
-        if total < self.spec.threshold:
-            return {"i": i, "name": rel, "status": "short", "frames": total}
-        clip, off = self.spec.cut(video, rel)
         return {"i": i, "name": rel, "status": "ok", "clip": clip.contiguous(), "offset": off,
                 "frames": total}
 
@@ -221,7 +243,9 @@ class RealVideoSet:
                  name: str = "", missing=(), workers: int | None = None, progress: bool = True,
                  strict: bool = False, provenance: dict | None = None):
         self.root = Path(root)
-        self.files = sorted((Path(f) for f in files), key=lambda p: p.relative_to(self.root).as_posix())
+        from ..video import natural_key
+
+        self.files = sorted((Path(f) for f in files), key=lambda p: natural_key(p, self.root))
         self.spec, self.num_videos = spec, num_videos
         self.name = name or str(self.root)
         self.missing = list(missing)

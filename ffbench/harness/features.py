@@ -19,8 +19,8 @@ import logging
 import traceback
 from dataclasses import dataclass, field
 
-import numpy as np
 
+from ..clips import ShortVideoError
 from .families import Family, family, weights_tag
 from .rundir import RunDir, atomic_write_json, atomic_write_npy, crash_point
 
@@ -89,16 +89,20 @@ def extractor_info(ext, spec: FeatureSpec | None = None, config=None) -> dict:
     return d
 
 
-def load_sample(rd: RunDir, it):
-    """uint8 [T,H,W,3] of a plan item: the run's exact .npy, or the item's own file (a folder
-    evaluated as it is: `ffbench evaluate`)."""
-    import torch
+def sample_path(rd: RunDir, it):
+    """A plan item's video file: its own (a folder evaluated as it is: `ffbench evaluate`), or the
+    run's exact .npy."""
+    return it.path or rd.sample(it.sample_id, "npy")
 
-    if it.path:
-        from ..video import read_video
 
-        return read_video(it.path)
-    return torch.from_numpy(np.load(rd.sample(it.sample_id, "npy"), allow_pickle=False))
+def load_sample(rd: RunDir, it, clip_rule=None):
+    """uint8 [T,H,W,3] of a plan item, or only its clip under `clip_rule` (decoding only the
+    clip: memory bounded by what the protocol scores)."""
+    from ..video import read_video
+
+    if clip_rule is None:
+        return read_video(sample_path(rd, it))
+    return clip_rule.read(sample_path(rd, it), it.sample_id)[0]
 
 
 def extract_features(rd: RunDir, items, spec: FeatureSpec, ext, config, *, progress=True,
@@ -131,7 +135,10 @@ def extract_features(rd: RunDir, items, spec: FeatureSpec, ext, config, *, progr
             loaded = []
             for it in batch:
                 try:
-                    loaded.append((it, load_sample(rd, it)))
+                    loaded.append((it, load_sample(rd, it, clip_rule)))
+                except ShortVideoError as e:
+                    fail(it, "clip", e)
+                    bar.update(1)
                 except Exception as e:
                     fail(it, "decode", e)
                     bar.update(1)
@@ -146,15 +153,8 @@ def extract_features(rd: RunDir, items, spec: FeatureSpec, ext, config, *, progr
                     bar.update(1)
                     crash_point("features")
                 continue
-            clips = []
-            for it, video in loaded:
-                try:
-                    clips.append((it, clip_rule.cut(video, it.sample_id)[0]))
-                except Exception as e:
-                    fail(it, "clip", e)
-                    bar.update(1)
             groups: dict[tuple, list] = {}
-            for it, c in clips:
+            for it, c in loaded:
                 groups.setdefault(tuple(c.shape), []).append((it, c))
             for group in groups.values():
                 try:

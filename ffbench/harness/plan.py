@@ -77,7 +77,8 @@ def folder_sample_id(rel: str) -> str:
     `rel` keeps two names that map alike apart."""
     import re
 
-    stem = rel.rsplit(".", 1)[0] if "." in rel.rsplit("/", 1)[-1] else rel
+    last = rel.rsplit("/", 1)[-1]
+    stem = rel.rsplit(".", 1)[0] if "." in last and not last.startswith(".") else rel
     sid = re.sub(r"[^a-z0-9._-]", "-", stem.lower().replace("/", "__")).lstrip("._-") or "video"
     sid = sid.replace("..", "-")[:100]
     if sid != stem:
@@ -86,43 +87,32 @@ def folder_sample_id(rel: str) -> str:
 
 
 def plan_from_folder(folder, seed: int = 0, prompts: dict | None = None, labels_from_dirs=True) -> Plan:
-    """A plan whose samples are the videos of `folder` as they are (recursive, sorted, a stem
-    held as both .npy and a container counted once: the exact .npy). `prompts` maps a video's
-    stem or relative path (without extension) to its prompt (CLIPSIM); a video's class label is
-    its sub-folder. The listing's skipped files are returned in `Plan.skipped`."""
+    """A plan whose samples are the videos of `folder` as they are (`ffbench.video.list_videos`:
+    recursive, natural order, frame folders, a stem held as both .npy and a container counted
+    once: the exact .npy). `prompts` maps a video's relative path without extension, or its stem,
+    to its prompt (CLIPSIM); a video's class label is its first sub-folder. Inputs the listing
+    left out are in `Plan.skipped` as (relative path, reason)."""
     from pathlib import Path
 
-    from ..data.realvideos import list_video_files
+    from ..video import list_videos
 
     root = Path(folder)
-    files = list_video_files(root)
-    chosen: dict[str, Path] = {}
-    skipped = []
-    for f in files:
-        rel = f.relative_to(root).as_posix()
-        key = rel.rsplit(".", 1)[0]
-        if key in chosen:
-            keep, drop = (f, chosen[key]) if f.suffix.lower() == ".npy" else (chosen[key], f)
-            chosen[key] = keep
-            skipped.append((drop.relative_to(root).as_posix(), f"duplicate of {keep.name}"))
-        else:
-            chosen[key] = f
+    listing = list_videos(root)
     items = []
-    for key in sorted(chosen):
-        f = chosen[key]
-        rel = f.relative_to(root).as_posix()
+    for f in listing.videos:
+        rel = listing.relative(f)
+        key = rel.rsplit(".", 1)[0] if f.is_file() else rel
         prompt = ""
         if prompts is not None:
-            prompt = prompts.get(key, prompts.get(f.stem))
-            if prompt is None:
-                prompt = ""
+            prompt = prompts.get(key, prompts.get(f.stem if f.is_file() else f.name)) or ""
         label = rel.split("/")[0] if labels_from_dirs and "/" in rel else None
         sid = folder_sample_id(rel)
         items.append(PlanItem(sid, prompt, derive_seed(seed, sid), label, rel, str(f.resolve())))
     ids = [it.sample_id for it in items]
     if len(set(ids)) != len(ids):
         raise ConfigError(f"{root}: two videos map to the same sample id (names differing only in case?)")
-    return Plan(tuple(items), f"folder {root}", tuple(skipped))
+    skipped = tuple((listing.relative(p), r) for p, r in listing.skipped)
+    return Plan(tuple(items), f"folder {root}", skipped)
 
 
 def build_plan(config) -> Plan:
