@@ -184,17 +184,21 @@ def run_is(args) -> int:
     from ..video import list_videos
 
     found = len(list_videos(args.fake))
-    needed = max(2, get(args.protocol).splits)
+    proto = get(args.protocol)
+    needed = proto.videos_needed if proto.samples_per_split else max(2, proto.splits)
     if found < needed:  # before loading anything heavy
-        raise ConfigError(f"--fake {args.fake}: {found} videos; Inception Score with "
-                          f"{get(args.protocol).splits} splits needs at least {needed}")
+        raise ConfigError(f"--fake {args.fake}: {found} videos; {proto.name} needs at least {needed}"
+                          + (f" ({proto.splits} loops of {proto.samples_per_split} fresh samples, "
+                             "as TGAN2's script)" if proto.samples_per_split else
+                             f" for {proto.splits} splits"))
     protocol, extractor = protocol_and_extractor(args, "is")
-    probs, info = directory_probs(args.fake, protocol, extractor, limit=protocol.num_samples,
+    probs, info = directory_probs(args.fake, protocol, extractor, limit=protocol.videos_needed,
                                   batch_size=args.batch_size)
     mean, std = inception_score_from_probs(probs, protocol.splits, protocol.split_rule,
-                                           protocol.shuffle_seed, protocol.eps)
+                                           protocol.shuffle_seed, protocol.eps,
+                                           protocol.samples_per_split or None)
     warnings: list[str] = []
-    _warn_count("fake", probs.shape[0], protocol.num_samples, warnings)
+    _warn_count("fake", probs.shape[0], protocol.videos_needed, warnings)
     if extractor.random_weights:
         warnings.append("random classifier weights: this number means nothing outside a smoke test")
     result = {"metric": "is", "value": mean, "std": std, "protocol": protocol.name,
