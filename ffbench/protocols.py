@@ -176,6 +176,9 @@ _FVD_F64 = ("detector float32; feature statistics (float64 sums), covariance and
             "float64, as the reference")
 _IS_PREC = "classifier float32; probabilities and scores in float64 (StyleGAN-V: float32 probs)"
 
+_CLIP_PREC = ("float32 network as the clip package; preprocessing bit-equal to clip's PIL path "
+              "under the recorded Pillow version; per-video means float64")
+
 _CLIP_MEAN_STD_SRC = "openai/CLIP clip/clip.py _transform (Normalize mean/std)"
 
 _ALL: list[Protocol] = [
@@ -250,22 +253,24 @@ _ALL: list[Protocol] = [
         description="Raw cosine between CLIP ViT-B/32 embeddings of each frame and of the prompt, "
                     "mean over frames then over videos (Video LDM / Make-A-Video / FusionFrames).",
         source=_CLIP_MEAN_STD_SRC + "; metrics.md §3 'CLIPSIM as used in T2V papers'",
+        precision=_CLIP_PREC,
     ),
     CLIPSIMProtocol(
         name="clipsim100@vit-b-32", metric="clipsim", scale=100.0,
         description="clipsim@vit-b-32 x 100, to compare with torchmetrics CLIPScore(ViT-B/32) "
                     "(torchmetrics defaults to ViT-L/14 and clamps the mean at 0; we do not clamp).",
         source="Lightning-AI/torchmetrics functional/multimodal/clip_score.py (metrics.md §3)",
+        precision=_CLIP_PREC,
     ),
     CLIPSIMProtocol(
         name="clipsim@vit-b-16", metric="clipsim", backbone="ViT-B/16", weights="clip_vit_b16",
         description="CLIPSIM with CLIP ViT-B/16 (Phenaki / VideoPoet convention).",
-        source=_CLIP_MEAN_STD_SRC,
+        source=_CLIP_MEAN_STD_SRC, precision=_CLIP_PREC,
     ),
     CLIPSIMProtocol(
         name="clipsim@vit-l-14", metric="clipsim", backbone="ViT-L/14", weights="clip_vit_l14",
         description="CLIPSIM with CLIP ViT-L/14 (torchmetrics CLIPScore's default backbone).",
-        source=_CLIP_MEAN_STD_SRC,
+        source=_CLIP_MEAN_STD_SRC, precision=_CLIP_PREC,
     ),
     ReconstructionProtocol(
         name="reconstruction@vimeo90k-septuplet", metric="reconstruction",
