@@ -70,6 +70,9 @@ def test_equals_clip_package_reference(extractor):
     # the test can fail: different prompts give clearly different values on this model
     assert float((per - per.mean()).abs().max()) > 10 * TOL
     assert m.random_weights and m.describe()["random_weights"] is True
+    import PIL  # the reference preprocessing moves with Pillow: its version goes with the number
+
+    assert m.describe()["pillow"] == PIL.__version__ == m.describe()["preprocess"]["pillow"]
 
 
 def test_list_of_different_sizes_matches_reference(extractor):
