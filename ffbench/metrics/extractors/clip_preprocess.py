@@ -27,6 +27,7 @@ horizontal-then-vertical order of Pillow <= 12 and 13.0 as measured on the sizes
 """
 from __future__ import annotations
 
+import os
 from concurrent.futures import ThreadPoolExecutor
 from functools import lru_cache
 from typing import Sequence
@@ -84,13 +85,16 @@ def _apply_lut(crops: torch.Tensor, lut: torch.Tensor) -> torch.Tensor:
 
 # --- Pillow in a thread pool ------------------------------------------------------------------
 
-_POOL: dict[int, ThreadPoolExecutor] = {}
+_POOL: dict[tuple[int, int], ThreadPoolExecutor] = {}
 
 
 def _pool(workers: int) -> ThreadPoolExecutor:
-    if workers not in _POOL:
-        _POOL[workers] = ThreadPoolExecutor(workers, thread_name_prefix="ffbench-clip-pil")
-    return _POOL[workers]
+    """A shared pool per (process, size): a forked child (DataLoader workers, torchrun) gets its
+    own instead of a copy whose threads do not exist."""
+    key = (os.getpid(), workers)
+    if key not in _POOL:
+        _POOL[key] = ThreadPoolExecutor(workers, thread_name_prefix="ffbench-clip-pil")
+    return _POOL[key]
 
 
 def _one_frame(frame: np.ndarray, size: int) -> np.ndarray:
@@ -98,7 +102,7 @@ def _one_frame(frame: np.ndarray, size: int) -> np.ndarray:
 
     h, w = frame.shape[:2]
     nh, nw = resized_size(h, w, size)
-    img = Image.fromarray(frame, "RGB")
+    img = Image.fromarray(frame)  # uint8 [H,W,3] -> mode RGB
     if (nh, nw) != (h, w):  # torchvision returns the image itself when the size already fits
         img = img.resize((nw, nh), Image.Resampling.BICUBIC)
     top, left = crop_offsets(nh, nw, size)
@@ -170,7 +174,7 @@ def pass_order(h: int, w: int, nh: int, nw: int) -> str:
         return "hv"
     rng = np.random.default_rng(h * 100003 + w)
     img = rng.integers(0, 256, (h, w, 3), dtype=np.uint8)
-    ref = torch.from_numpy(np.array(Image.fromarray(img, "RGB").resize((nw, nh), Image.Resampling.BICUBIC)))
+    ref = torch.from_numpy(np.array(Image.fromarray(img).resize((nw, nh), Image.Resampling.BICUBIC)))
     x = torch.from_numpy(img).permute(2, 0, 1).to(torch.float64)
     mh = torch.from_numpy(_coeff_matrix(w, nw, 0, nw))
     mv = torch.from_numpy(_coeff_matrix(h, nh, 0, nh))
