@@ -267,7 +267,7 @@ def load_reference_pkl(path) -> GaussianStats:
 def reference_pkl_protocol(name: str) -> str:
     """Which protocol a reference pickle's numbers match, from cd-fvd's published file names
     (`i3d_<dataset>_<n>_res<R>_len<L>_skip<S>_seed0.pkl`: its folder pipeline at R, so
-    fvd@cd-fvd-i3d-folder / -folder128); anything else: "unknown (say it with the protocol)"."""
+    fvd@cd-fvd-i3d-folder / -folder128); anything else: "unknown (...)" with a hint."""
     import re
 
     m = re.match(r"i3d_.+_res(\d+)_len\d+_skip\d+_seed\d+\.pkl$", name)

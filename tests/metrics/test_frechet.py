@@ -118,3 +118,31 @@ def test_all_routines_failing_is_a_clear_error(monkeypatch):
     monkeypatch.setattr(fr, "_SVD_CHAIN", tuple((n, _fail) for n, _ in fr._SVD_CHAIN))
     with pytest.raises(np.linalg.LinAlgError, match="every routine failed"):
         fr.robust_svd(np.eye(3))
+
+
+def test_recorded_matrix_where_numpy_svd_does_not_converge():
+    """A recorded near-degenerate case: sqrt(Σ1) Σ2 sqrt(Σ1) of float32 features, N=200, d=400
+    (rank <= 199), the matrix TF-GAN's second square root takes. numpy's SVD (OpenBLAS/LAPACK
+    gesdd, 1 or 2 threads) raises "SVD did not converge" on it; we must give the TF-GAN square
+    root anyway, equal to one computed by torch.linalg.svd (what VideoGPT's port uses)."""
+    import warnings
+    from pathlib import Path
+
+    from ffbench.metrics import frechet as fr
+
+    m = np.load(Path(__file__).parent / "data" / "svd_no_convergence_400.npy")
+    try:
+        np.linalg.svd(m)
+        numpy_fails = False
+    except np.linalg.LinAlgError:
+        numpy_fails = True
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        root = fr._tfgan_sym_sqrt(m)
+    fallbacks = [w for w in caught if issubclass(w.category, fr.FrechetFallbackWarning)]
+    assert bool(fallbacks) == numpy_fails  # warned exactly when numpy failed (it does with OpenBLAS)
+    u, s, vh = torch.linalg.svd(torch.from_numpy(m))
+    si = torch.where(s < fr.TFGAN_EPS, s, s.sqrt())
+    ref = ((u * si) @ vh).numpy()
+    assert np.abs(root - ref).max() <= 1e-9 * np.abs(ref).max()
+    assert np.isfinite(np.trace(root))
