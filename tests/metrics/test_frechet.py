@@ -78,9 +78,9 @@ def _fail(*_a, **_k):
 
 @pytest.mark.parametrize("method", METHODS)
 def test_first_routine_failing_falls_back_to_an_exact_alternative(method, monkeypatch):
-    """numpy's SVD raises "SVD did not converge" on some nearly degenerate covariances (about 1 in
-    15-40 random ones, depending on BLAS threads; we found none in 400 seeds here, so the failure
-    is injected): the value must come from the next routine, equal, with a warning."""
+    """Each method's first routine failing (injected here for every method; a real numpy SVD
+    failure is the recorded case below): the value comes from the next routine, equal, with a
+    warning."""
     from ffbench.metrics import frechet as fr
 
     mu1, s1 = _random_stats(30, 24, seed=1)  # rank-deficient: the nearly degenerate kind
