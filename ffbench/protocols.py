@@ -6,7 +6,10 @@ sampling (shared/reference/metrics.md §1f). Each protocol here pins all of thos
 are comparable only when their protocol hashes are equal.
 
 The hash is the sha256 of the canonical JSON (sorted keys, no whitespace) of every field that
-affects the number; `description` and `source` are documentation and are left out.
+affects the number; `description`, `source`, `precision` and `reference_gap` are documentation
+and are left out. A field added after protocols were published carries `_SINCE`: it enters the
+hash only when it differs from its default, so every protocol that does not use it keeps its
+published hash (tests/test_protocols.py pins them).
 """
 from __future__ import annotations
 
@@ -35,6 +38,16 @@ class ProtocolError(FFBenchError, KeyError):
 
 
 _DOC = {"hash": False}  # field metadata: documentation only, not part of the hash
+_SINCE = {"hash": "non-default"}  # added later: hashed only where a protocol sets it
+
+
+def _pillow_version() -> str:
+    try:
+        from importlib.metadata import version
+
+        return version("pillow")
+    except Exception:  # noqa: BLE001 - documentation only
+        return "unknown"
 
 
 @dataclass(frozen=True)
@@ -43,10 +56,17 @@ class Protocol:
     metric: str
     description: str = field(default="", metadata=_DOC, compare=False)
     source: str = field(default="", metadata=_DOC, compare=False)
+    # float precision of our computation, and where it differs from the reference's, the gap
+    precision: str = field(default="", metadata=_DOC, compare=False)
 
     def canonical(self) -> dict:
         """The fields that affect the number, with the protocol's type."""
-        data = {f.name: getattr(self, f.name) for f in fields(self) if f.metadata.get("hash", True)}
+        data = {}
+        for f in fields(self):
+            rule = f.metadata.get("hash", True)
+            value = getattr(self, f.name)
+            if rule is True or (rule == "non-default" and value != f.default):
+                data[f.name] = value
         data = json.loads(json.dumps(data))  # tuples -> lists, so the JSON is canonical
         data["type"] = type(self).__name__
         return data
@@ -98,6 +118,14 @@ class ISProtocol(Protocol):
     shuffle_seed: int = 42
     eps: float = 0.0
     clip: str = "first"
+    # 0: `splits` partition the num_samples videos (StyleGAN-V). N > 0: every split is a fresh
+    # draw of N videos (TGAN2's script: 10 loops of 2048), so splits x N videos are needed.
+    samples_per_split: int = field(default=0, metadata=_SINCE)
+
+    @property
+    def videos_needed(self) -> int:
+        """How many videos (probability rows) the protocol scores."""
+        return self.splits * self.samples_per_split if self.samples_per_split else self.num_samples
 
 
 @dataclass(frozen=True)
@@ -112,6 +140,9 @@ class CLIPSIMProtocol(Protocol):
     scale: float = 1.0  # 100 for the CLIPScore-style variant
     reduction: str = "frame-mean-then-video-mean"
     frames: str = "all"
+    # the reference preprocessing is Pillow's resampler: its version is provenance (every
+    # CLIPSIM number records the version it ran with), never part of the hash
+    pillow: str = field(default_factory=_pillow_version, metadata=_DOC, compare=False)
 
 
 @dataclass(frozen=True)
@@ -120,12 +151,17 @@ class ReconstructionProtocol(Protocol):
     frames_per_sequence: int = 7
     value_range: tuple[float, float] = (0.0, 1.0)
     psnr_data_range: float = 1.0
-    psnr_identical: str = "inf"  # what PSNR reports when MSE == 0
+    psnr_identical: str = "inf"  # inf | 100-below-1e-10 (common_metrics_on_video_quality)
     ssim_kernel: str = "gaussian"
-    ssim_kernel_size: int = 11
+    ssim_kernel_size: int = 11  # the Gaussian window is kernel_size taps of sigma (both matter)
     ssim_sigma: float = 1.5
     ssim_k1: float = 0.01
     ssim_k2: float = 0.03
+    # valid: mean over window positions inside the frame (Wang et al., scikit-image, pytorch-msssim,
+    # torchmetrics <= 1.4); reflect-full-map: reflect-pad, mean over the whole map incl. border
+    # (torchmetrics >= 1.5, PR #2721)
+    ssim_border: str = "valid"
+    color: str = "rgb"  # rgb: mean over R,G,B | y-bt601: luma Y of ITU-R BT.601 (16..235)/255
     lpips_net: str = "alex"
     lpips_version: str = "0.1"
     reduction: str = "frame-mean-then-video-mean"
@@ -138,6 +174,13 @@ _STYLEGAN_V_SRC = (
     "scipy.linalg.sqrtm(sigma_gen @ sigma_real), real part"
 )
 
+_FVD_F64 = ("detector float32; feature statistics (float64 sums), covariance and square root in "
+            "float64, as the reference")
+_IS_PREC = "classifier float32; probabilities and scores in float64 (StyleGAN-V: float32 probs)"
+
+_CLIP_PREC = ("float32 network as the clip package; preprocessing bit-equal to clip's PIL path "
+              "under the recorded Pillow version; per-video means float64")
+
 _CLIP_MEAN_STD_SRC = "openai/CLIP clip/clip.py _transform (Normalize mean/std)"
 
 _ALL: list[Protocol] = [
@@ -145,12 +188,12 @@ _ALL: list[Protocol] = [
         name="fvd@stylegan-v-2048x16", metric="fvd",
         description="StyleGAN-V fvd2048_16f: 2048 real and 2048 fake clips of 16 frames; the "
                     "protocol FusionFrames reports (paper §6).",
-        source=_STYLEGAN_V_SRC,
+        source=_STYLEGAN_V_SRC, precision=_FVD_F64,
     ),
     FVDProtocol(
         name="fvd@stylegan-v-2048x128", metric="fvd", num_frames=128,
         description="StyleGAN-V fvd2048_128f: as 2048x16 with 128-frame clips.",
-        source=_STYLEGAN_V_SRC,
+        source=_STYLEGAN_V_SRC, precision=_FVD_F64,
     ),
     FVDProtocol(
         name="fvd@videogpt", metric="fvd", extractor="i3d-400", weights="i3d_pretrained_400",
@@ -159,26 +202,52 @@ _ALL: list[Protocol] = [
         description="VideoGPT/TATS: 256 videos per trial, bilinear short side to 224 and centre "
                     "crop, [-1,1], unbiased covariance, TF-GAN SVD square root (eps 1e-10).",
         source="wilson1yan/VideoGPT videogpt/fvd/fvd.py, scripts/compute_fvd.py (metrics.md §1b)",
+        precision="I3D float32; statistics and TF-GAN square root in float64 (TF-GAN's own "
+                  "precision). VideoGPT's torch port as shipped runs them in float32: measured "
+                  "|ours - float32| median 0.031, max 0.13 (relative <= 6.3e-5) on random "
+                  "features, N=256, d=400, FVD ~2000, 8 seeds; ours is the more accurate.",
     ),
     FVDProtocol(
         name="fvd@cd-fvd-i3d", metric="fvd", extractor="i3d-400", weights="i3d_pretrained_400",
         num_real=2048, num_fake=2048, resize="direct", covariance="biased", sqrtm="scipy-sqrtm",
         real_clip="random-offset",
-        description="content-debiased-fvd (cd-fvd) I3D path: bilinear straight to 224x224 "
-                    "(no crop), 2x/255-1, biased covariance, scipy sqrtm.",
-        source="songweige/content-debiased-fvd (metrics.md §1e)",
+        description="content-debiased-fvd (cd-fvd) array path (cdfvd.compute_fvd on uint8 "
+                    "arrays): bilinear straight to 224x224 (no crop), 2x/255-1, biased "
+                    "covariance, scipy sqrtm. Not the path of cd-fvd's published .pkl statistics: "
+                    "those came from its folder pipeline (fvd@cd-fvd-i3d-folder*).",
+        source="songweige/content-debiased-fvd cdfvd/fvd.py compute_fvd, "
+               "third_party/i3d/utils.py preprocess_i3d (metrics.md §1e)",
+        precision=_FVD_F64,
     ),
+    *[FVDProtocol(
+        name=f"fvd@cd-fvd-i3d-folder{'' if r == 256 else r}", metric="fvd", extractor="i3d-400",
+        weights="i3d_pretrained_400", num_real=2048, num_fake=2048, resize=f"cd-fvd-folder-{r}",
+        covariance="biased", sqrtm="scipy-sqrtm", real_clip="random-offset",
+        fake_clip="random-offset",
+        description=f"cd-fvd folder pipeline (load_videos(data_type='video_folder', resolution={r})), "
+                    f"the one its published res{r} .pkl statistics came from: frames /255, "
+                    f"antialiased bilinear short side -> {r} (long side ceil), centre crop "
+                    f"{r}x{r} at (dim-{r})//2, x255 truncated to uint8, then the array path "
+                    "(bilinear to 224x224, 2x/255-1); one random 16-frame clip per video.",
+        source="songweige/content-debiased-fvd cdfvd/utils/data_utils.py preprocess, "
+               "VideoDataset; cdfvd/fvd.py compute_real_stats (metrics.md §1e)",
+        precision=_FVD_F64,
+    ) for r in (256, 128)],
     ISProtocol(
         name="is@c3d-ucf101", metric="is",
         description="StyleGAN-V isv2048_ucf: C3D fine-tuned on UCF-101 on the first 16 frames "
                     "of 2048 videos; 10 splits after np.random.RandomState(42).shuffle; the "
                     "protocol FusionFrames reports (paper §6: 'IS on 2048 videos ... first 16 frames').",
         source="universome/stylegan-v src/metrics/video_inception_score.py (metrics.md §4)",
+        precision="probabilities stored float32 and scored in float32/float64 as StyleGAN-V's "
+                  "FeatureStats and compute_isv",
     ),
     ISProtocol(
         name="is@c3d-ucf101-tgan2", metric="is", split_rule="tgan2", eps=1e-20,
-        description="TGAN2 scripts/compute_inception_score.py: 2048 samples, 10 loops of one "
-                    "split each, eps 1e-20; mean and std over loops.",
+        samples_per_split=2048, precision="float64 probabilities and scores, as TGAN2",
+        description="TGAN2 scripts/compute_inception_score.py: 10 loops, each drawing 2048 fresh "
+                    "samples scored as one split (eps 1e-20); mean and std over loops. Needs "
+                    "10 x 2048 = 20480 videos; fewer is an error.",
         source="pfnet-research/tgan2 tgan2/evaluations/inception_score.py (metrics.md §4)",
     ),
     CLIPSIMProtocol(
@@ -186,29 +255,63 @@ _ALL: list[Protocol] = [
         description="Raw cosine between CLIP ViT-B/32 embeddings of each frame and of the prompt, "
                     "mean over frames then over videos (Video LDM / Make-A-Video / FusionFrames).",
         source=_CLIP_MEAN_STD_SRC + "; metrics.md §3 'CLIPSIM as used in T2V papers'",
+        precision=_CLIP_PREC,
     ),
     CLIPSIMProtocol(
         name="clipsim100@vit-b-32", metric="clipsim", scale=100.0,
         description="clipsim@vit-b-32 x 100, to compare with torchmetrics CLIPScore(ViT-B/32) "
                     "(torchmetrics defaults to ViT-L/14 and clamps the mean at 0; we do not clamp).",
         source="Lightning-AI/torchmetrics functional/multimodal/clip_score.py (metrics.md §3)",
+        precision=_CLIP_PREC,
     ),
     CLIPSIMProtocol(
         name="clipsim@vit-b-16", metric="clipsim", backbone="ViT-B/16", weights="clip_vit_b16",
         description="CLIPSIM with CLIP ViT-B/16 (Phenaki / VideoPoet convention).",
-        source=_CLIP_MEAN_STD_SRC,
+        source=_CLIP_MEAN_STD_SRC, precision=_CLIP_PREC,
     ),
     CLIPSIMProtocol(
         name="clipsim@vit-l-14", metric="clipsim", backbone="ViT-L/14", weights="clip_vit_l14",
         description="CLIPSIM with CLIP ViT-L/14 (torchmetrics CLIPScore's default backbone).",
-        source=_CLIP_MEAN_STD_SRC,
+        source=_CLIP_MEAN_STD_SRC, precision=_CLIP_PREC,
     ),
     ReconstructionProtocol(
         name="reconstruction@vimeo90k-septuplet", metric="reconstruction",
         description="Paper Table 3: decoder reconstructions of the Vimeo-90k septuplet test list, "
-                    "PSNR (data range 1, per frame), SSIM (Gaussian 11, sigma 1.5, K1 0.01, "
-                    "K2 0.03), MSE, LPIPS (alex, v0.1); mean over frames then videos.",
-        source="paper.md Table 3; metrics.md §5",
+                    "PSNR (data range 1, per frame, RGB), SSIM valid-window Gaussian (11 taps, "
+                    "sigma 1.5, K1 0.01, K2 0.03; Wang et al., scikit-image gaussian_weights="
+                    "True use_sample_covariance=False, pytorch-msssim, torchmetrics <= 1.4), MSE, "
+                    "LPIPS (alex, v0.1); mean over frames then videos.",
+        source="paper.md Table 3; metrics.md §5; Wang et al. 2004 ssim_index.m",
+        precision="float64 (PSNR, SSIM); LPIPS float32",
+    ),
+    ReconstructionProtocol(
+        name="reconstruction@vimeo90k-septuplet-tm15", metric="reconstruction",
+        ssim_border="reflect-full-map",
+        description="As reconstruction@vimeo90k-septuplet but SSIM as torchmetrics >= 1.5 "
+                    "computes it: reflect-padded, mean over the full map incl. the border "
+                    "(higher by ~1e-4..2e-3 at Vimeo-90k size).",
+        source="Lightning-AI/torchmetrics functional/image/ssim.py since 1.5.0 (PR #2721)",
+        precision="float64",
+    ),
+    ReconstructionProtocol(
+        name="reconstruction@vimeo90k-septuplet-y", metric="reconstruction", color="y-bt601",
+        description="Frame-interpolation convention on Vimeo-90k: PSNR and valid-window SSIM on "
+                    "the BT.601 luma Y = (16 + 65.481R + 128.553G + 24.966B)/255 (MATLAB "
+                    "rgb2ycbcr); MSE and LPIPS stay on RGB.",
+        source="scikit-image color.rgb2ycbcr; BasicSR calculate_psnr/ssim(test_y_channel=True)",
+        precision="float64",
+    ),
+    ReconstructionProtocol(
+        name="reconstruction@common-metrics", metric="reconstruction",
+        psnr_identical="100-below-1e-10",
+        description="common_metrics_on_video_quality calculate_psnr / calculate_ssim: per frame "
+                    "PSNR 10log10(1/MSE) on [0,1] (100 when MSE < 1e-10); SSIM per channel with "
+                    "cv2 Gaussian 11/1.5 filter2D cropped [5:-5,5:-5] (= valid window), C1=0.01², "
+                    "C2=0.03², mean over channels; 'final' = mean over all frames of all videos.",
+        source="JunyaoHu/common_metrics_on_video_quality calculate_psnr.py, calculate_ssim.py "
+               "(metrics.md §5)",
+        precision="float64 (the reference: SSIM float64, PSNR in the input dtype, float32 "
+                  "videos -> |Δ| <= 1e-5 dB)",
     ),
 ]
 

@@ -95,9 +95,11 @@ def _pair(text: str) -> tuple[str, str]:
     return name.strip(), factory.strip()
 
 
-def evaluate_folder(config, *, prompts=None, limit: int | None = None, quiet: bool = False) -> dict:
+def evaluate_folder(config, *, prompts=None, limit: int | None = None, quiet: bool = False,
+                    min_videos: tuple[int, str] | None = None) -> dict:
     """Run `config` (a folder config) through the engine; results.json with the plan's skipped
-    inputs added under `skipped`."""
+    inputs added under `skipped`. `min_videos` = (count, message): fewer listed videos is a
+    ConfigError before any network is loaded."""
     from ..errors import ConfigError
     from ..harness import run
     from ..harness.plan import plan_from_folder
@@ -109,6 +111,8 @@ def evaluate_folder(config, *, prompts=None, limit: int | None = None, quiet: bo
     if not plan.items:
         raise ConfigError(f"{folder}: no videos found"
                           + (f" ({len(plan.skipped)} skipped: {_names(plan.skipped)})" if plan.skipped else ""))
+    if min_videos is not None and len(plan.items) < min_videos[0]:
+        raise ConfigError(f"--fake {folder}: {len(plan.items)} videos; {min_videos[1]}")
     if limit is not None and len(plan.items) > limit:
         from dataclasses import replace
 

@@ -65,8 +65,13 @@ def run_fvd(args) -> int:
 def run_is(args) -> int:
     from ..protocols import get
 
+    proto = get(args.protocol)
+    needed = proto.videos_needed if proto.samples_per_split else max(2, proto.splits)
+    why = (f" ({proto.splits} loops of {proto.samples_per_split} fresh samples, as TGAN2's script)"
+           if proto.samples_per_split else f" for {proto.splits} splits")
     config = folder_config(args, args.protocol, fake=args.fake)
-    results = evaluate_folder(config, limit=get(args.protocol).num_samples, quiet=args.quiet or args.json)
+    results = evaluate_folder(config, limit=proto.videos_needed, quiet=args.quiet or args.json,
+                              min_videos=(needed, f"{proto.name} needs at least {needed}{why}"))
     r = score_result(results)
     value = "not computed" if r["value"] is None else f"{r['value']:.4f} ± {r['std']:.4f}"
     return emit_result(args, r, f"IS ({r['protocol']} {r['protocol_hash'][:12]}, {r['n_fake']} videos): {value}")

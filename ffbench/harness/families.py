@@ -169,7 +169,8 @@ class ISFamily(Family):
         probs = np.stack(arrays).astype(np.float64)
 
         def score(q):
-            return inception_score_from_probs(q, p.splits, p.split_rule, p.shuffle_seed, p.eps)
+            return inception_score_from_probs(q, p.splits, p.split_rule, p.shuffle_seed, p.eps,
+                                              p.samples_per_split or None)
 
         mean, std = score(probs)
         out = {"value": mean, "std": std, "ci_low": None, "ci_high": None,

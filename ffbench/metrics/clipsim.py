@@ -12,6 +12,9 @@ multiplies by 100 and clamps the *mean* at 0 (`max(mean(100 cos), 0)`). We never
 negative mean stays negative; compare with CLIPScore only through `clipsim100@vit-b-32` and a
 CLIPScore built with `model_name_or_path="openai/clip-vit-base-patch32"`.
 
+Preprocessing is bit-equal to the clip package's PIL path, whose result depends on the Pillow
+version (its resampler is the reference): `describe()` records `pillow` with every number.
+
 Per-video scores are kept (`per_video` list state) for the report; `n_truncated` counts prompts
 longer than CLIP's 77-token context, which CLIP's tokenizer silently cuts.
 """
@@ -24,6 +27,7 @@ from torchmetrics.utilities import dim_zero_cat
 
 from .. import protocols
 from .extractors.clip import CLIPExtractor
+from .extractors.clip_preprocess import pillow_version
 
 __all__ = ["CLIPSIM", "clipsim", "video_clipsim_scores"]
 
@@ -152,7 +156,8 @@ class CLIPSIM(Metric):
         """What to store beside the number (protocol, hash, counts, weights)."""
         return {"metric": "clipsim", "protocol": self.protocol.name, "protocol_hash": self.protocol.hash,
                 "scale": self.scale, "num_videos": int(self.n_videos), "num_frames": int(self.n_frames),
-                "truncated_prompts": int(self.n_truncated), **self.extractor.describe()}
+                "truncated_prompts": int(self.n_truncated), **self.extractor.describe(),
+                "pillow": pillow_version()}
 
 
 def clipsim(videos, prompts, extractor: CLIPExtractor | None = None, *,

@@ -7,9 +7,11 @@ rule is the protocol's:
   FeatureStats stores float32), shuffled with ``np.random.RandomState(shuffle_seed=42)``, split
   into `splits` parts ``[i·n//splits, (i+1)·n//splits)``, no eps.
 - ``tgan2`` (tgan2/evaluations/inception_score.py, scripts/compute_inception_score.py):
-  float64, ``p + eps`` (1e-20), no shuffle; the script draws `splits` (10) fresh sets of
-  2048 samples and scores each as one split — for a fixed set of videos that is consecutive
-  chunks in order, so give it loops × 2048 videos to reproduce the script.
+  float64, ``p + eps`` (1e-20), no shuffle; the script runs `splits` (10) loops, each drawing
+  2048 *fresh* samples scored as one split. So the protocol needs splits × samples_per_split =
+  10 × 2048 = 20480 videos (`ISProtocol.videos_needed`), taken as consecutive chunks in order;
+  fewer (or more) is a StatsError naming both counts. Scoring 2048 videos cut into 10 splits
+  of ~205 instead gives a lower number (measured −2 % to −22 % as the true IS rises).
 
 One deviation: where a probability is exactly 0 the StyleGAN-V expression gives 0·log 0 = NaN;
 we use its limit 0 (identical wherever the reference is finite).
@@ -40,8 +42,13 @@ def _split_scores(p: np.ndarray, splits: int) -> np.ndarray:
 
 
 def inception_score_from_probs(probs, splits: int = 10, split_rule: str = "stylegan-v",
-                               shuffle_seed: int = 42, eps: float = 0.0) -> tuple[float, float]:
-    """(mean, std) over splits of class probabilities [N, C] (rows sum to 1)."""
+                               shuffle_seed: int = 42, eps: float = 0.0,
+                               samples_per_split: int | None = None) -> tuple[float, float]:
+    """(mean, std) over splits of class probabilities [N, C] (rows sum to 1).
+
+    split_rule "tgan2" needs `samples_per_split` (TGAN2: 2048) and exactly
+    splits × samples_per_split rows (10 × 2048 = 20480): each split is one loop of the script.
+    """
     if isinstance(probs, torch.Tensor):
         probs = probs.detach().cpu().double().numpy()
     probs = np.asarray(probs)
@@ -50,6 +57,17 @@ def inception_score_from_probs(probs, splits: int = 10, split_rule: str = "style
     if not np.isfinite(probs).all() or (probs < 0).any():
         raise StatsError("probabilities contain NaN, inf or negative values")
     n = probs.shape[0]
+    if split_rule == "tgan2":
+        if not samples_per_split:
+            raise StatsError("the tgan2 split rule scores `splits` loops of fresh samples: pass "
+                             "samples_per_split (TGAN2: 2048) and splits x samples_per_split "
+                             "probability rows (is@c3d-ucf101-tgan2: 10 x 2048 = 20480)")
+        if n != splits * samples_per_split:
+            raise StatsError(f"the tgan2 split rule scores {splits} loops of {samples_per_split} "
+                             f"fresh samples: it needs exactly {splits * samples_per_split} videos "
+                             f"(probability rows), got {n}")
+    elif samples_per_split:
+        raise StatsError(f"samples_per_split applies to the tgan2 split rule, not {split_rule!r}")
     if n < max(2, splits):
         raise StatsError(f"Inception Score with {splits} splits needs at least {max(2, splits)} "
                          f"videos, got {n}")
@@ -110,7 +128,8 @@ class InceptionScore(Metric):
         probs = self.probs if isinstance(self.probs, torch.Tensor) else (
             torch.cat(self.probs) if self.probs else torch.zeros(0, self.extractor.feature_dim))
         p = self.protocol
-        mean, std = inception_score_from_probs(probs, p.splits, p.split_rule, p.shuffle_seed, p.eps)
+        mean, std = inception_score_from_probs(probs, p.splits, p.split_rule, p.shuffle_seed, p.eps,
+                                               p.samples_per_split or None)
         return torch.tensor(mean, dtype=torch.float64), torch.tensor(std, dtype=torch.float64)
 
     def details(self) -> dict:
@@ -119,6 +138,8 @@ class InceptionScore(Metric):
         return {"metric": "is", "value": float(mean), "std": float(std),
                 "protocol": self.protocol.name, "protocol_hash": self.protocol.hash,
                 "n_fake": int(n), "splits": self.protocol.splits,
+                "samples_per_split": self.protocol.samples_per_split or None,
+                "precision": self.protocol.precision,
                 "split_rule": self.protocol.split_rule, **self.extractor.describe()}
 
 

@@ -4,14 +4,20 @@ Convention (docs/DESIGN.md, metrics.md §5, protocol `reconstruction@vimeo90k-se
 float videos in [0, 1], [N,T,H,W,3] or one [T,H,W,3]; every metric is computed per frame, the
 per-video value is the mean over its frames and the dataset value the mean over videos.
 
-- PSNR: 10·log10(data_range² / MSE) per frame with an explicit data_range of 1 (torchmetrics
-  with dim=(1,2,3), i.e. never pooled over a batch, which torchmetrics does with dim=None).
-  Identical frames have MSE 0 and PSNR +inf. We report what the protocol's `psnr_identical` says,
-  which is "inf": no cap (JunyaoHu's script caps at 100, which hides how many frames were exact).
-  One identical frame therefore makes its video's PSNR and the dataset mean inf; `n_identical`
-  counts such frames so a report can say why. JSON output writes inf as the string "inf".
-- SSIM: torchmetrics Gaussian window 11, sigma 1.5, K1 0.01, K2 0.03, explicit data_range 1
-  (torchmetrics infers the range from the data when it is None — a known pitfall).
+Every convention is a named protocol and our own float64 code (ffbench.metrics.ssim), so no
+number depends on a library version: `reconstruction@vimeo90k-septuplet` (Table 3 default:
+valid-window Gaussian SSIM of Wang et al. / scikit-image / pytorch-msssim / torchmetrics <= 1.4),
+`-tm15` (torchmetrics >= 1.5's reflect-padded full-map SSIM), `-y` (BT.601 luma PSNR/SSIM),
+`reconstruction@common-metrics` (common_metrics_on_video_quality's video PSNR/SSIM).
+
+- PSNR: 10·log10(data_range² / MSE) per frame with an explicit data_range of 1, MSE in float64
+  over one frame (never pooled over a batch, which torchmetrics does with dim=None).
+  Identical frames have MSE 0 and PSNR +inf under `psnr_identical = "inf"`: no cap, so
+  `n_identical` can say how many frames were exact; common_metrics' protocol reports 100 when
+  MSE < 1e-10, as its script does. One identical frame makes its video's PSNR and the dataset
+  mean inf under "inf". JSON output writes inf as the string "inf".
+- SSIM: Gaussian window of the protocol's kernel size and sigma, K1, K2, explicit data_range 1,
+  border convention and colour from the protocol (ffbench.metrics.ssim).
 - MSE: mean squared error per frame over H, W and channels.
 - LPIPS: the `lpips` package (v0.1, alex default, vgg option). Its linear layers ship inside the
   package; its torchvision backbone is resolved by ffbench.weights and loaded from that file. We
@@ -30,6 +36,7 @@ from torchmetrics import Metric
 from torchmetrics.utilities import dim_zero_cat
 
 from .. import protocols
+from .ssim import psnr_frames, ssim_frames
 
 __all__ = [
     "VideoPSNR", "VideoSSIM", "VideoMSE", "VideoLPIPS",
@@ -45,6 +52,8 @@ def _protocol(p):
     proto = protocols.get(p) if isinstance(p, str) else p
     if proto.metric != "reconstruction":
         raise ValueError(f"protocol {proto.name} is for {proto.metric}, not reconstruction")
+    if proto.reduction != "frame-mean-then-video-mean":
+        raise ValueError(f"protocol {proto.name}: unsupported reduction {proto.reduction!r}")
     return proto
 
 
@@ -84,10 +93,13 @@ def _frames_nchw(v: torch.Tensor) -> torch.Tensor:
 
 # --- per-frame functions (NCHW frames in [0,1] -> [F]) -------------------------------------
 
-def frame_psnr(p: torch.Tensor, t: torch.Tensor, data_range: float = 1.0) -> torch.Tensor:
-    from torchmetrics.functional.image import peak_signal_noise_ratio
-
-    return peak_signal_noise_ratio(p, t, data_range=data_range, dim=(1, 2, 3), reduction="none")
+def frame_psnr(p: torch.Tensor, t: torch.Tensor, data_range: float = 1.0, proto=None) -> torch.Tensor:
+    """PSNR per frame [F] (float64) of NCHW frames; the protocol's colour and identical rule."""
+    if proto is None:
+        return psnr_frames(p, t, data_range=data_range)
+    proto = _protocol(proto)
+    return psnr_frames(p, t, data_range=proto.psnr_data_range, identical=proto.psnr_identical,
+                       color=proto.color)
 
 
 def frame_mse(p: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
@@ -95,15 +107,14 @@ def frame_mse(p: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
 
 
 def frame_ssim(p: torch.Tensor, t: torch.Tensor, proto=_DEFAULT) -> torch.Tensor:
-    from torchmetrics.functional.image import structural_similarity_index_measure
-
+    """SSIM per frame [F] (float64) of NCHW frames under the protocol's convention."""
     proto = _protocol(proto)
     if proto.ssim_kernel != "gaussian":
         raise ValueError(f"unsupported SSIM kernel {proto.ssim_kernel!r}")
     lo, hi = proto.value_range
-    return structural_similarity_index_measure(
-        p, t, gaussian_kernel=True, sigma=proto.ssim_sigma, kernel_size=proto.ssim_kernel_size,
-        data_range=float(hi - lo), k1=proto.ssim_k1, k2=proto.ssim_k2, reduction="none")
+    return ssim_frames(p, t, kernel_size=proto.ssim_kernel_size, sigma=proto.ssim_sigma,
+                       k1=proto.ssim_k1, k2=proto.ssim_k2, data_range=float(hi - lo),
+                       border=proto.ssim_border, color=proto.color)
 
 
 # --- LPIPS model ---------------------------------------------------------------------------
@@ -217,27 +228,27 @@ class _VideoPairMetric(Metric):
 
 
 class VideoPSNR(_VideoPairMetric):
-    """PSNR per frame (data_range from the protocol, 1.0), mean over frames, then videos.
-    Identical frames give +inf (protocol psnr_identical = "inf"); `n_identical` counts them."""
+    """PSNR per frame (data_range and colour from the protocol), mean over frames, then videos.
+    Identical frames give +inf under psnr_identical = "inf" (100 under "100-below-1e-10");
+    `n_identical` counts the +inf frames (always 0 under the capped rule)."""
 
     higher_is_better = True
     name = "psnr"
 
     def __init__(self, protocol=_DEFAULT, **kwargs):
         super().__init__(protocol, **kwargs)
-        if self.protocol.psnr_identical != "inf":
-            raise ValueError(f"unsupported psnr_identical {self.protocol.psnr_identical!r}")
         self.add_state("n_identical", torch.tensor(0, dtype=torch.long), dist_reduce_fx="sum")
 
     def _per_frame(self, p, t):
-        return frame_psnr(p, t, self.protocol.psnr_data_range)
+        return frame_psnr(p, t, proto=self.protocol)
 
     def _after_frames(self, vals):
         self.n_identical += int(torch.isinf(vals).sum())
 
 
 class VideoSSIM(_VideoPairMetric):
-    """SSIM per frame (Gaussian 11/1.5, K1 .01, K2 .03, data_range 1), mean over frames, videos."""
+    """SSIM per frame under the protocol's convention (default: valid-window Gaussian 11/1.5,
+    K1 .01, K2 .03, data_range 1, RGB), mean over frames, then videos."""
 
     higher_is_better = True
     name = "ssim"
@@ -295,7 +306,7 @@ def _functional(per_frame: Callable, preds, target, reduction: str, batch: int =
 def video_psnr(preds, target, *, protocol=_DEFAULT, reduction: str = "mean") -> torch.Tensor:
     """Functional VideoPSNR: scalar (reduction="mean") or per-video values [N] ("none")."""
     proto = _protocol(protocol)
-    return _functional(lambda p, t: frame_psnr(p, t, proto.psnr_data_range), preds, target, reduction)
+    return _functional(lambda p, t: frame_psnr(p, t, proto=proto), preds, target, reduction)
 
 
 def video_ssim(preds, target, *, protocol=_DEFAULT, reduction: str = "mean") -> torch.Tensor:

@@ -357,8 +357,21 @@ def load_reference_pkl(path) -> GaussianStats:
     max_items = d.get("max_items")
     meta = {"source": "reference-pkl", "source_file": path.name,
             "source_sha256": hashlib.sha256(data).hexdigest(),
-            "max_items": int(max_items) if isinstance(max_items, (int, np.integer)) else None}
+            "max_items": int(max_items) if isinstance(max_items, (int, np.integer)) else None,
+            "matches_protocol": reference_pkl_protocol(path.name)}
     return GaussianStats(s, so, n, meta)
+
+
+def reference_pkl_protocol(name: str) -> str:
+    """Which protocol a reference pickle's numbers match, from cd-fvd's published file names
+    (`i3d_<dataset>_<n>_res<R>_len<L>_skip<S>_seed0.pkl`: its folder pipeline at R, so
+    fvd@cd-fvd-i3d-folder / -folder128); anything else: "unknown (...)" with a hint."""
+    import re
+
+    m = re.match(r"i3d_.+_res(\d+)_len\d+_skip\d+_seed\d+\.pkl$", name)
+    if m and m.group(1) in ("256", "128"):
+        return "fvd@cd-fvd-i3d-folder" + ("" if m.group(1) == "256" else "128")
+    return "unknown (cd-fvd i3d res128/res256 files match fvd@cd-fvd-i3d-folder*; others: check its pipeline)"
 
 
 def load_stats(path) -> GaussianStats:

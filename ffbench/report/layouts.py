@@ -294,7 +294,28 @@ def table3(scores, dataset: str | None = None) -> ReportTable:
                 "#Params": ex.get("params")}
 
     _measured_rows(t, measured, plan, label_extra=extra_cols)
-    return _finish(t, measured, plan, {m: "Vimeo90k septuplet" for m in RECONSTRUCTION}, pub)
+    t = _finish(t, measured, plan, {m: "Vimeo90k septuplet" for m in RECONSTRUCTION}, pub)
+    t.notes.extend(_reconstruction_conventions(measured))
+    return t
+
+
+def _reconstruction_conventions(measured) -> list[str]:
+    """One note per reconstruction protocol used: its SSIM/PSNR convention, by name (SSIM differs
+    by ~1e-4..2e-3 between conventions, as much as the gaps between rows of Table 3)."""
+    from .. import protocols
+
+    names = list(dict.fromkeys(measured["protocol"])) if len(measured) else []
+    names = [n for n in names if n in protocols.PROTOCOLS] or ["reconstruction@vimeo90k-septuplet"]
+    out = []
+    for n in names:
+        p = protocols.get(n)
+        border = {"valid": "valid window (Wang et al., scikit-image, pytorch-msssim, torchmetrics <= 1.4)",
+                  "reflect-full-map": "reflect-padded full map (torchmetrics >= 1.5)"}.get(p.ssim_border, p.ssim_border)
+        color = "BT.601 luma Y" if p.color == "y-bt601" else "RGB"
+        out.append(f"Convention ({n}): SSIM Gaussian {p.ssim_kernel_size} taps, sigma {p.ssim_sigma}, "
+                   f"K1 {p.ssim_k1}, K2 {p.ssim_k2}, {border}; PSNR/SSIM on {color}, data range "
+                   f"{p.psnr_data_range:g}; mean over frames, then videos.")
+    return out
 
 
 def results_table(scores) -> ReportTable:

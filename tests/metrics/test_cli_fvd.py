@@ -102,6 +102,10 @@ def test_errors_are_clean(dirs, capsys, cli):
     assert "no usable real videos" in err and "s.npy" in err
     proc = cli("evaluate", "is", "--fake", dirs / "fake", "--random-weights", "--no-store")
     assert proc.returncode == 1 and "at least 10" in proc.stderr and "Traceback" not in proc.stderr
+    # TGAN2's IS scores 10 loops of 2048 fresh videos: the CLI asks for all 20480, before any network
+    assert main(["evaluate", "is", "--fake", str(dirs / "fake"), "--protocol", "is@c3d-ucf101-tgan2",
+                 "--random-weights", "--no-store"]) == 2
+    assert "needs at least 20480 (10 loops of 2048 fresh samples" in capsys.readouterr().err
 
 
 def test_help(cli):

@@ -1,60 +1,105 @@
-"""Batched tensor preprocessing vs CLIP's own PIL preprocess (clip.clip._transform(224)).
+"""Batched CLIP preprocessing is bit-equal to CLIP's own PIL preprocess (clip.clip._transform).
 
-We mirror PIL's uint8 resampling (horizontal then vertical antialiased bicubic pass, each
-rounded to uint8). Remaining difference: PIL's fixed-point arithmetic vs our float32 — at most
-2 grey levels on any pixel and under 2 % of pixels differing at all (measured: 0–0.9 %).
+Reference: each frame as a PIL image through `clip.clip._transform(224)` (Resize bicubic of the
+short side, CenterCrop, ToTensor, Normalize), stacked. Ours: Pillow per frame in a thread pool
+("pillow", the CPU default) or the exact integer emulation of Pillow's resampler ("emulated",
+the CUDA path, run here on CPU). Compared with `torch.equal` on natural images (scikit-image's
+data set), noise, odd sizes, upscales, and portraits taller than 2:1 (which Pillow 13 resamples
+vertically first).
 """
 from __future__ import annotations
 
 import warnings
 
+import numpy as np
 import pytest
 import torch
-import torch.nn.functional as F
 
-from ffbench.metrics.extractors.clip import clip_preprocess, resized_size
+from ffbench.metrics.extractors import clip_preprocess as cp
+from ffbench.metrics.extractors.clip import CLIPExtractor, clip_preprocess, resized_size
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore")
     import clip
 
-STD = torch.tensor((0.26862954, 0.26130258, 0.27577711)).view(3, 1, 1)
 
-
-def _frame(h, w, seed):
-    g = torch.Generator().manual_seed(seed)
-    base = F.interpolate(torch.rand(1, 3, h // 8 + 1, w // 8 + 1, generator=g) * 255, size=(h, w), mode="bilinear")
-    x = base + torch.randn(1, 3, h, w, generator=g) * 20
-    return x.clamp(0, 255).round().to(torch.uint8)[0].permute(1, 2, 0).contiguous()
-
-
-@pytest.mark.parametrize("h,w", [(256, 320), (320, 256), (64, 80), (100, 100), (224, 300), (480, 640), (225, 1000)])
-def test_matches_pil_within_two_levels(h, w):
+def _reference(frames: torch.Tensor) -> torch.Tensor:
     from PIL import Image
 
     tf = clip.clip._transform(224)
-    frames = torch.stack([_frame(h, w, s) for s in range(2)])
-    ours = clip_preprocess(frames)
-    assert ours.shape == (2, 3, 224, 224) and ours.dtype == torch.float32
-    for f, o in zip(frames, ours):
-        ref = tf(Image.fromarray(f.numpy()))
-        levels = (o - ref).abs() * STD * 255
-        assert float(levels.max()) <= 2.0 + 1e-3, float(levels.max())
-        assert float((levels > 0.5).float().mean()) < 0.02
+    return torch.stack([tf(Image.fromarray(f.numpy())) for f in frames])
 
 
-def test_single_pass_resize_would_be_worse():
-    # guards the two-pass design: one float pass (no uint8 rounding in between) drifts further
-    from PIL import Image
+def _noise(h, w, seed, n=2):
+    g = torch.Generator().manual_seed(seed)
+    return torch.randint(0, 256, (n, h, w, 3), generator=g, dtype=torch.uint8)
 
-    f = _frame(64, 80, 0)
-    ref = clip.clip._transform(224)(Image.fromarray(f.numpy()))
+
+def _natural():
+    """scikit-image's bundled photos: (name, uint8 [H,W,3])."""
+    from skimage import data
+
+    out = [("astronaut", data.astronaut()), ("chelsea", data.chelsea()), ("coffee", data.coffee())]
+    cam = data.camera()
+    out.append(("camera-rgb", np.repeat(cam[:, :, None], 3, axis=2)))
+    # crops: a tall portrait (> 2:1) and an odd-sized wide strip of real content
+    out.append(("astronaut-portrait", data.astronaut()[:, 100:331]))
+    out.append(("coffee-strip", data.coffee()[101:202, 3:597]))
+    return out
+
+
+@pytest.mark.parametrize("backend", ["pillow", "emulated"])
+def test_natural_images_bit_equal(backend):
+    for name, img in _natural():
+        frames = torch.from_numpy(np.ascontiguousarray(img))[None]
+        ours = clip_preprocess(frames, backend=backend)
+        assert ours.dtype == torch.float32 and ours.shape == (1, 3, 224, 224)
+        assert torch.equal(ours, _reference(frames)), name
+
+
+# odd sizes, no-op resize, upscales (both axes and one), portraits taller than 2:1 (vertical
+# pass first in Pillow 13, right at the 2:1 boundary too), wide strips
+SIZES = [(37, 53), (224, 224), (224, 301), (100, 100), (225, 1000), (461, 230), (460, 230),
+         (601, 300), (999, 223), (1000, 225), (500, 200), (720, 1280), (1280, 720), (33, 500)]
+
+
+@pytest.mark.parametrize("h,w", SIZES)
+def test_noise_bit_equal_both_backends(h, w):
+    frames = _noise(h, w, seed=h * 7 + w)
+    ref = _reference(frames)
+    assert torch.equal(clip_preprocess(frames, backend="pillow"), ref)
+    assert torch.equal(clip_preprocess(frames, backend="emulated"), ref)
+
+
+def test_thread_pool_equals_single_thread():
+    frames = _noise(257, 383, seed=3, n=5)
+    one = cp.pillow_resize_crop(frames, 224, workers=1)
+    assert torch.equal(one, cp.pillow_resize_crop(frames, 224, workers=3))
+
+
+def test_float_resize_is_not_exact():
+    # why we run Pillow: a float bicubic pass (even antialiased, PIL's kernel) is off by grey levels
+    import torch.nn.functional as F
+
+    f = _noise(64, 80, seed=0, n=1)
     nh, nw = resized_size(64, 80, 224)
-    x = F.interpolate(f.permute(2, 0, 1)[None].float(), size=(nh, nw), mode="bicubic", antialias=True)
+    x = F.interpolate(f.permute(0, 3, 1, 2).float(), size=(nh, nw), mode="bicubic", antialias=True)
     left = int(round((nw - 224) / 2))
-    mean = torch.tensor((0.48145466, 0.4578275, 0.40821073)).view(3, 1, 1)
-    one = (x[0, :, :, left:left + 224] / 255 - mean) / STD
-    assert float(((one - ref).abs() * STD * 255).max()) > 2.0
+    crop = x[..., left:left + 224].round().clamp(0, 255).to(torch.uint8).permute(0, 2, 3, 1)
+    assert not torch.equal(crop, cp.pillow_resize_crop(f, 224, workers=1))
+
+
+def test_pass_order_is_read_from_pillow():
+    assert cp.pass_order(256, 320, 224, 280) == "hv"
+    assert cp.pass_order(461, 230, 448, 224) in ("hv", "vh")  # whichever the installed Pillow does
+    assert cp.pass_order(224, 320, 224, 280) == "hv"  # one pass: order irrelevant
+
+
+def test_extractor_records_pillow_version():
+    import PIL
+
+    info = CLIPExtractor.random(seed=0).describe()["preprocess"]
+    assert info["pillow"] == PIL.__version__ and info["backend"] == "pillow"
 
 
 def test_resized_size_matches_torchvision():
@@ -63,8 +108,10 @@ def test_resized_size_matches_torchvision():
     assert resized_size(225, 1000, 224) == (224, int(224 * 1000 / 225))
 
 
-def test_rejects_float_and_bad_shapes():
+def test_rejects_float_bad_shapes_and_backends():
     with pytest.raises(TypeError, match="uint8"):
         clip_preprocess(torch.rand(1, 32, 32, 3))
     with pytest.raises(ValueError, match=r"\[B,H,W,3\]"):
         clip_preprocess(torch.zeros(1, 3, 32, 32, dtype=torch.uint8))
+    with pytest.raises(ValueError, match="backend"):
+        clip_preprocess(torch.zeros(1, 32, 32, 3, dtype=torch.uint8), backend="float")

@@ -68,3 +68,81 @@ def test_torch_inputs_and_errors():
     bad[0, 0] = np.nan
     with pytest.raises(ValueError, match="NaN"):
         frechet_distance(mu, bad, mu, s)
+
+
+# --- exact fallbacks instead of crashes ----------------------------------------------------------
+
+def _fail(*_a, **_k):
+    raise np.linalg.LinAlgError("SVD did not converge")
+
+
+@pytest.mark.parametrize("method", METHODS)
+def test_first_routine_failing_falls_back_to_an_exact_alternative(method, monkeypatch):
+    """Each method's first routine failing (injected here for every method; a real numpy SVD
+    failure is the recorded case below): the value comes from the next routine, equal, with a
+    warning."""
+    from ffbench.metrics import frechet as fr
+
+    mu1, s1 = _random_stats(30, 24, seed=1)  # rank-deficient: the nearly degenerate kind
+    mu2, s2 = _random_stats(30, 24, shift=0.2, seed=2)
+    expected = frechet_distance(mu1, s1, mu2, s2, method)
+    chain = {"tfgan": "_SVD_CHAIN", "eig": "_EIGVALSH_CHAIN"}.get(method)
+    if chain is None:  # scipy-sqrtm: scipy's sqrtm itself fails
+        import scipy.linalg
+
+        monkeypatch.setattr(scipy.linalg, "sqrtm", _fail)
+    else:
+        (name, _), *rest = getattr(fr, chain)
+        monkeypatch.setattr(fr, chain, ((name, _fail), *rest))
+    with pytest.warns(fr.FrechetFallbackWarning, match="did not converge"):
+        got = frechet_distance(mu1, s1, mu2, s2, method)
+    assert got == pytest.approx(expected, rel=1e-9)
+
+
+@pytest.mark.parametrize("skip", [1, 2, 3])
+def test_every_svd_fallback_is_exact(skip, monkeypatch):
+    from ffbench.metrics import frechet as fr
+
+    _, s = _random_stats(20, 16, seed=3)  # rank 19 < ... symmetric PSD, some ~0 eigenvalues
+    ref = fr._tfgan_sym_sqrt(s)
+    chain = tuple((n, _fail) if i < skip else (n, f) for i, (n, f) in enumerate(fr._SVD_CHAIN))
+    monkeypatch.setattr(fr, "_SVD_CHAIN", chain)
+    with pytest.warns(fr.FrechetFallbackWarning, match=chain[skip][0].split("(")[0]):
+        got = fr._tfgan_sym_sqrt(s)
+    assert np.allclose(got, ref, rtol=1e-9, atol=1e-12)
+
+
+def test_all_routines_failing_is_a_clear_error(monkeypatch):
+    from ffbench.metrics import frechet as fr
+
+    monkeypatch.setattr(fr, "_SVD_CHAIN", tuple((n, _fail) for n, _ in fr._SVD_CHAIN))
+    with pytest.raises(np.linalg.LinAlgError, match="every routine failed"):
+        fr.robust_svd(np.eye(3))
+
+
+def test_recorded_matrix_where_numpy_svd_does_not_converge():
+    """A recorded near-degenerate case: sqrt(Σ1) Σ2 sqrt(Σ1) of float32 features, N=200, d=400
+    (rank <= 199), the matrix TF-GAN's second square root takes. numpy's SVD (OpenBLAS/LAPACK
+    gesdd, 1 or 2 threads) raises "SVD did not converge" on it; we must give the TF-GAN square
+    root anyway, equal to one computed by torch.linalg.svd (what VideoGPT's port uses)."""
+    import warnings
+    from pathlib import Path
+
+    from ffbench.metrics import frechet as fr
+
+    m = np.load(Path(__file__).parent / "data" / "svd_no_convergence_400.npy")
+    try:
+        np.linalg.svd(m)
+        numpy_fails = False
+    except np.linalg.LinAlgError:
+        numpy_fails = True
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        root = fr._tfgan_sym_sqrt(m)
+    fallbacks = [w for w in caught if issubclass(w.category, fr.FrechetFallbackWarning)]
+    assert bool(fallbacks) == numpy_fails  # warned exactly when numpy failed (it does with OpenBLAS)
+    u, s, vh = torch.linalg.svd(torch.from_numpy(m))
+    si = torch.where(s < fr.TFGAN_EPS, s, s.sqrt())
+    ref = ((u * si) @ vh).numpy()
+    assert np.abs(root - ref).max() <= 1e-9 * np.abs(ref).max()
+    assert np.isfinite(np.trace(root))

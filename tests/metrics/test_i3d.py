@@ -175,3 +175,45 @@ def test_registry():
         get_extractor("i3d-600")
     with pytest.raises(ExtractorError, match="unknown resize"):
         I3D400Extractor.random(0, resize="crop-ish")
+
+
+def _reference_cd_fvd_folder(video_thwc: torch.Tensor, res: int) -> torch.Tensor:
+    """cd-fvd's folder pipeline written out (cdfvd/utils/data_utils.py preprocess, then
+    compute_real_stats' `(video*255).byte()` and the array path's resize to 224 and 2x/255-1)."""
+    import math
+
+    import torch.nn.functional as F
+
+    v = video_thwc.permute(0, 3, 1, 2).float() / 255.0
+    t, c, h, w = v.shape
+    scale = res / min(h, w)
+    size = (res, math.ceil(w * scale)) if h < w else (math.ceil(h * scale), res)
+    v = F.interpolate(v, size=size, mode="bilinear", align_corners=False, antialias=True)
+    top, left = (v.shape[2] - res) // 2, (v.shape[3] - res) // 2
+    v = v[:, :, top:top + res, left:left + res]
+    u8 = (v * 255).byte()
+    x = F.interpolate(u8.float(), size=(224, 224), mode="bilinear", align_corners=False)
+    return (2.0 * x / 255.0 - 1).permute(1, 0, 2, 3)  # CTHW
+
+
+@pytest.mark.parametrize("res,h,w", [(256, 240, 320), (128, 240, 320), (128, 300, 200)])
+def test_cd_fvd_folder_mode_equals_its_pipeline(res, h, w):
+    g = torch.Generator().manual_seed(res + h)
+    videos = torch.randint(0, 256, (2, 3, h, w, 3), generator=g, dtype=torch.uint8)
+    folder = I3D400Extractor(InceptionI3d(8), resize=f"cd-fvd-folder-{res}", device="cpu")
+    x = folder.preprocess(videos)
+    for i in range(2):
+        assert torch.equal(x[i], _reference_cd_fvd_folder(videos[i], res))
+    # the array path (direct to 224) gives a different network input on non-square frames
+    direct = I3D400Extractor(InceptionI3d(8), resize="direct", device="cpu").preprocess(videos)
+    assert float((direct - x).abs().mean()) > 0.05
+
+
+def test_cd_fvd_protocols_name_their_path():
+    from ffbench import protocols
+
+    assert protocols.get("fvd@cd-fvd-i3d").resize == "direct"
+    assert protocols.get("fvd@cd-fvd-i3d-folder").resize == "cd-fvd-folder-256"
+    assert protocols.get("fvd@cd-fvd-i3d-folder128").resize == "cd-fvd-folder-128"
+    with pytest.raises(ExtractorError, match="cd-fvd-folder-<positive int>"):
+        I3D400Extractor(InceptionI3d(8), resize="cd-fvd-folder-abc", device="cpu")

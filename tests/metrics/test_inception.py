@@ -12,14 +12,16 @@ from ffbench.metrics.stats import StatsError
 
 @pytest.mark.parametrize("rule", ["stylegan-v", "tgan2"])
 def test_uniform_probabilities_score_one(rule):
-    mean, std = inception_score_from_probs(np.full((200, 101), 1 / 101), 10, rule, eps=1e-20)
+    per = 20 if rule == "tgan2" else None  # tgan2: 10 loops of 20 fresh samples
+    mean, std = inception_score_from_probs(np.full((200, 101), 1 / 101), 10, rule, eps=1e-20,
+                                           samples_per_split=per)
     assert mean == pytest.approx(1.0, abs=1e-5) and std == pytest.approx(0.0, abs=1e-5)
 
 
 def test_one_hot_distinct_classes_score_number_of_classes():
     k = 20
     one_hot = np.tile(np.eye(k), (10, 1))  # 10 consecutive chunks, each holding every class once
-    mean, std = inception_score_from_probs(one_hot, 10, "tgan2", eps=1e-20)
+    mean, std = inception_score_from_probs(one_hot, 10, "tgan2", eps=1e-20, samples_per_split=k)
     assert mean == pytest.approx(k, rel=1e-9) and std == pytest.approx(0, abs=1e-9)
     # StyleGAN-V rule (shuffled, no eps): one split of distinct classes -> k exactly
     assert inception_score_from_probs(np.eye(k), 1, "stylegan-v")[0] == pytest.approx(k, rel=1e-5)
@@ -47,8 +49,40 @@ def test_stylegan_v_rule_matches_reference_expression():
     ref = _reference_stylegan_v(probs, 10)
     assert ours == pytest.approx(ref, rel=1e-6)
     assert inception_score_from_probs(probs, 10, "stylegan-v", 7) != pytest.approx(ref, rel=1e-6)
-    tg = inception_score_from_probs(probs, 10, "tgan2", eps=1e-20)
+    tg = inception_score_from_probs(probs[:200], 10, "tgan2", eps=1e-20, samples_per_split=20)
     assert tg[0] != pytest.approx(ours[0], rel=1e-6)  # no shuffle: other splits
+
+
+def _reference_tgan2_script(probs, loops, n, eps=1e-20):
+    """TGAN2 scripts/compute_inception_score.py, written out: `loops` loops, each drawing n fresh
+    samples (here: the next n rows) and scoring them as one split, float64, p + eps."""
+    scores = []
+    for i in range(loops):
+        part = probs[i * n:(i + 1) * n].astype(np.float64) + eps
+        kl = part * (np.log(part) - np.log(np.mean(part, axis=0, keepdims=True)))
+        scores.append(np.exp(np.mean(np.sum(kl, axis=1))))
+    return float(np.mean(scores)), float(np.std(scores))
+
+
+def test_tgan2_protocol_scores_ten_loops_of_n_fresh_samples():
+    p = protocols.get("is@c3d-ucf101-tgan2")
+    assert (p.splits, p.samples_per_split, p.videos_needed) == (10, 2048, 20480)
+    rng = np.random.default_rng(1)
+    n = 64  # a small N for the test; the protocol's is 2048
+    probs = rng.dirichlet(np.full(101, 0.05), size=10 * n)
+    ours = inception_score_from_probs(probs, 10, "tgan2", eps=1e-20, samples_per_split=n)
+    assert ours == pytest.approx(_reference_tgan2_script(probs, 10, n), rel=1e-12)
+    # cutting the N videos of one loop into 10 splits (the old CLI behaviour) is lower
+    cut = inception_score_from_probs(probs[:n], 10, "stylegan-v")
+    assert cut[0] < 0.9 * ours[0]
+    with pytest.raises(StatsError, match=rf"exactly {10 * n} videos .*got {n}"):
+        inception_score_from_probs(probs[:n], 10, "tgan2", eps=1e-20, samples_per_split=n)
+    with pytest.raises(StatsError, match="pass samples_per_split"):
+        inception_score_from_probs(probs, 10, "tgan2", eps=1e-20)
+    m = InceptionScore(p, extractor=build_extractor("c3d-ucf101", random_seed=0, device="cpu"))
+    m.update_probs(torch.from_numpy(probs[:2048]))
+    with pytest.raises(StatsError, match="exactly 20480 videos"):
+        m.compute()
 
 
 def test_errors():

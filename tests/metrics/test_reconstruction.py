@@ -7,7 +7,7 @@ import math
 import pytest
 import torch
 from torchmetrics.functional import mean_squared_error
-from torchmetrics.functional.image import peak_signal_noise_ratio, structural_similarity_index_measure
+from torchmetrics.functional.image import peak_signal_noise_ratio
 
 from ffbench.metrics.reconstruction import (VideoLPIPS, VideoMSE, VideoPSNR, VideoSSIM, load_lpips,
                                             video_lpips, video_mse, video_psnr, video_ssim)
@@ -18,6 +18,14 @@ def _pair(n=2, t=3, h=40, w=48, noise=0.05, seed=0):
     a = torch.rand(n, t, h, w, 3, generator=g)
     b = (a + noise * torch.randn(a.shape, generator=g)).clamp(0, 1)
     return b, a
+
+
+def _skimage_ssim(p, t):
+    from skimage.metrics import structural_similarity
+
+    return structural_similarity(p[0].double().numpy(), t[0].double().numpy(), channel_axis=0,
+                                 gaussian_weights=True, sigma=1.5, use_sample_covariance=False,
+                                 data_range=1.0)
 
 
 def _chw(f):
@@ -33,8 +41,8 @@ def _reference(fn, preds, target):
 
 REFS = {
     "psnr": lambda p, t: peak_signal_noise_ratio(p, t, data_range=1.0),
-    "ssim": lambda p, t: structural_similarity_index_measure(p, t, data_range=1.0, gaussian_kernel=True,
-                                                             sigma=1.5, kernel_size=11, k1=0.01, k2=0.03),
+    # the Table 3 default is the valid-window SSIM: scikit-image's (test_reconstruction_conventions.py)
+    "ssim": lambda p, t: _skimage_ssim(p, t),
     "mse": lambda p, t: mean_squared_error(p, t),
 }
 CLASSES = {"psnr": VideoPSNR, "ssim": VideoSSIM, "mse": VideoMSE}

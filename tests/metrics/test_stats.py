@@ -96,6 +96,17 @@ def test_import_reference_pkl(tmp_path, capture_all):
     mu, cov = s.mean_cov("biased")
     np.testing.assert_allclose(mu, x.mean(0), atol=1e-10)
     np.testing.assert_allclose(cov, (x.T @ x) / 40 - np.outer(x.mean(0), x.mean(0)), atol=1e-9)
+    assert s.meta["matches_protocol"].startswith("unknown")
+
+
+def test_imported_cd_fvd_statistics_say_which_protocol_they_match(tmp_path):
+    from ffbench.metrics.stats import reference_pkl_protocol
+
+    for name, proto in (("i3d_ucf101_full_res256_len16_skip1_seed0.pkl", "fvd@cd-fvd-i3d-folder"),
+                        ("i3d_ucf101_full_res128_len16_skip1_seed0.pkl", "fvd@cd-fvd-i3d-folder128")):
+        _stylegan_v_pickle(tmp_path / name, _features(12).numpy(), False)
+        assert load_stats(tmp_path / name).meta["matches_protocol"] == proto
+    assert reference_pkl_protocol("videomae_ucf101_full_res256_len16_skip1_seed0.pkl").startswith("unknown")
 
 
 def test_import_refuses_code_in_pickles(tmp_path):

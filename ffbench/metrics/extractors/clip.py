@@ -6,14 +6,10 @@ Weights are never downloaded: `CLIPExtractor.load` resolves the file with `ffben
 `clip.model.CLIP` with random weights for tests; it carries `random_weights = True`.
 
 Preprocessing is CLIP's own (openai/CLIP clip/clip.py `_transform`: Resize(224, BICUBIC) of the
-short side, CenterCrop(224), ToTensor, Normalize(mean, std); metrics.md §3) but runs on batched
-uint8 tensors instead of one PIL image per frame. To stay close to PIL we mirror what PIL does
-on uint8 images: a horizontal then a vertical bicubic pass with the antialiased (PIL-style,
-a = -0.5, support scaled when shrinking) kernel, each pass rounded and clamped to uint8. torch's
-`F.interpolate(mode="bicubic", antialias=True)` uses that kernel. Measured against
-`clip.clip._transform(224)` on noisy test images (sizes 64x80 … 1080x1920): at most 2 of 255
-grey levels on any pixel, 0.01–0.9 % of pixels differ at all (PIL works in fixed point, we in
-float32); see tests/metrics/test_clipsim_preprocess.py which asserts this bound.
+short side, CenterCrop(224), ToTensor, Normalize(mean, std); metrics.md §3), bit for bit: Pillow
+itself per frame in a small thread pool on CPU, an exact integer emulation of Pillow's resampler
+on CUDA, then one batched forward (ffbench.metrics.extractors.clip_preprocess). Pillow's version
+is part of the reference, so `describe()` records it with every number.
 """
 from __future__ import annotations
 
@@ -23,6 +19,8 @@ from typing import Sequence
 import torch
 import torch.nn.functional as F
 from torch import nn
+
+from .clip_preprocess import pil_preprocess, pillow_version, resized_size
 
 __all__ = ["CLIPExtractor", "clip_preprocess", "resized_size", "TINY_CONFIG"]
 
@@ -44,39 +42,18 @@ def _import_clip():
     return clip
 
 
-def resized_size(h: int, w: int, size: int) -> tuple[int, int]:
-    """Output (h, w) of torchvision Resize(size) with an int: short side -> size, long side
-    -> int(size * long / short) (truncated, as torchvision computes it)."""
-    if h <= w:
-        return size, int(size * w / h)
-    return int(size * h / w), size
-
-
 def clip_preprocess(frames: torch.Tensor, size: int = 224, mean: Sequence[float] = _CLIP_MEAN,
-                    std: Sequence[float] = _CLIP_STD) -> torch.Tensor:
-    """uint8 [B,H,W,3] -> float32 [B,3,size,size], CLIP-normalised, on the frames' device."""
+                    std: Sequence[float] = _CLIP_STD, backend: str = "auto") -> torch.Tensor:
+    """uint8 [B,H,W,3] -> float32 [B,3,size,size], CLIP-normalised, on the frames' device;
+    `torch.equal` to stacking `clip.clip._transform(size)` of each frame as a PIL image.
+    backend: "auto" (Pillow threads on CPU, emulation on other devices), "pillow", "emulated"."""
     if not isinstance(frames, torch.Tensor) or frames.dtype != torch.uint8:
         got = frames.dtype if isinstance(frames, torch.Tensor) else type(frames).__name__
         raise TypeError(f"CLIP preprocessing expects uint8 frames [B,H,W,3] (0..255), got {got}; "
                         "convert float videos in [0,1] with ffbench.video.to_uint8")
     if frames.ndim != 4 or frames.shape[-1] != 3:
         raise ValueError(f"expected frames [B,H,W,3], got shape {list(frames.shape)}")
-    h, w = frames.shape[1:3]
-    nh, nw = resized_size(h, w, size)
-    x = frames.permute(0, 3, 1, 2).contiguous().float()  # NCHW-contiguous: faster AA kernels on CPU
-    # PIL resamples horizontally first, then vertically, storing uint8 after each pass.
-    if nw != w:
-        x = F.interpolate(x, size=(h, nw), mode="bicubic", antialias=True, align_corners=False)
-        x = x.clamp_(0, 255).round_()
-    if nh != h:
-        x = F.interpolate(x, size=(nh, nw), mode="bicubic", antialias=True, align_corners=False)
-        x = x.clamp_(0, 255).round_()
-    # torchvision center_crop: top = int(round((h - size) / 2)), same for left
-    top, left = int(round((nh - size) / 2.0)), int(round((nw - size) / 2.0))
-    x = x[:, :, top:top + size, left:left + size]
-    m = torch.tensor(mean, device=x.device, dtype=x.dtype).view(1, 3, 1, 1) * 255.0
-    s = torch.tensor(std, device=x.device, dtype=x.dtype).view(1, 3, 1, 1) * 255.0
-    return (x - m) / s
+    return pil_preprocess(frames, size, mean, std, backend=backend)
 
 
 class CLIPExtractor(nn.Module):
@@ -93,7 +70,8 @@ class CLIPExtractor(nn.Module):
     def __init__(self, model: nn.Module, backbone: str, *, random_weights: bool,
                  weights_sha256: str | None = None, weights_path: str | None = None,
                  image_size: int = 224, mean: Sequence[float] = _CLIP_MEAN,
-                 std: Sequence[float] = _CLIP_STD, context_length: int = 77):
+                 std: Sequence[float] = _CLIP_STD, context_length: int = 77,
+                 preprocess_backend: str = "auto"):
         super().__init__()
         res = int(model.visual.input_resolution)
         if res != image_size:
@@ -106,6 +84,7 @@ class CLIPExtractor(nn.Module):
         self.image_size = image_size
         self.mean, self.std = tuple(mean), tuple(std)
         self.context_length = context_length
+        self.preprocess_backend = preprocess_backend
 
     # --- construction ----------------------------------------------------------------------
 
@@ -157,7 +136,8 @@ class CLIPExtractor(nn.Module):
 
     def preprocess(self, frames: torch.Tensor) -> torch.Tensor:
         """uint8 [B,H,W,3] -> normalised float [B,3,S,S] on the model's device."""
-        return clip_preprocess(frames.to(self.device), self.image_size, self.mean, self.std)
+        return clip_preprocess(frames.to(self.device), self.image_size, self.mean, self.std,
+                               backend=self.preprocess_backend)
 
     @torch.inference_mode()
     def encode_images(self, frames: torch.Tensor, batch_size: int = 64) -> torch.Tensor:
@@ -197,7 +177,16 @@ class CLIPExtractor(nn.Module):
     def describe(self) -> dict:
         return {"backbone": self.backbone, "random_weights": self.random_weights,
                 "weights_sha256": self.weights_sha256, "weights_path": self.weights_path,
-                "image_size": self.image_size}
+                "image_size": self.image_size, "preprocess": self.preprocess_info()}
+
+    def preprocess_info(self) -> dict:
+        """How frames were preprocessed: the reference is clip's PIL path, and that moves with
+        the Pillow version (its resampler is the reference), so the version is recorded."""
+        backend = self.preprocess_backend
+        if backend == "auto":
+            backend = "pillow" if self.device.type == "cpu" else "emulated"
+        return {"reference": "clip.clip._transform (PIL)", "backend": backend,
+                "pillow": pillow_version()}
 
     def extra_repr(self) -> str:
         return f"backbone={self.backbone!r}, random_weights={self.random_weights}"

@@ -10,7 +10,14 @@ item 1); the head is avg-pool [2,7,7] -> 1x1x1 logits conv -> mean over time = t
 Preprocessing (on whole batches; metrics.md §1b, §1e):
 - ``short-side-crop`` (VideoGPT): /255, bilinear (align_corners=False) shorter side -> 224 with
   the long side ceil(w*scale), centre crop 224², −0.5, ×2;
-- ``direct`` (cd-fvd): bilinear straight to 224×224 on 0..255 floats, then 2x/255 − 1.
+- ``direct`` (cd-fvd array path, `cdfvd.compute_fvd` on uint8 arrays): bilinear straight to
+  224×224 on 0..255 floats, then 2x/255 − 1.
+- ``cd-fvd-folder-<R>`` (cd-fvd folder path, `load_videos(data_type="video_folder",
+  resolution=R)`, the path its published res<R> statistics came from; cdfvd/utils/data_utils.py
+  `preprocess`): /255, antialiased bilinear (align_corners=False) shorter side -> R with the long
+  side ceil(w*scale), centre crop R² at (dim − R)//2, ×255 truncated to uint8 (`.byte()`), then
+  the ``direct`` path. For UCF-101's 240×320 frames the network input differs from ``direct``
+  by ~0.46 on average (range −1..1), so imported cd-fvd statistics need this mode.
 
 `i3d-torchscript` loads StyleGAN-V's file with `torch.jit.load` and calls it as StyleGAN-V does
 (metric_utils.py): uint8 [B, C, T, H, W], ``rescale=True, resize=True, return_features=True``,
@@ -30,6 +37,7 @@ from .base import (ExtractorError, FeatureExtractor, jit_load_quietly, script_qu
                    signal_preserving_init)
 
 __all__ = ["InceptionI3d", "I3D400Extractor", "I3DTorchScriptExtractor", "TorchScriptI3DStandIn",
+           "cd_fvd_folder_frames",
            "I3D_MIN_FRAMES", "BN_EPS", "BN_MOMENTUM"]
 
 BN_EPS = 1e-5  # VideoGPT/TATS/cd-fvd port (piergiaj: 1e-3); metrics.md §1f item 1
@@ -37,7 +45,29 @@ BN_MOMENTUM = 0.001
 # I3D needs >= 10 frames for its temporal receptive field (metrics.md §1c); with fewer, the
 # stride-8 trunk leaves < 2 time steps for the [2,7,7] average pool.
 I3D_MIN_FRAMES = 10
-RESIZE_MODES = ("short-side-crop", "direct")
+RESIZE_MODES = ("short-side-crop", "direct", "cd-fvd-folder-<R>")
+
+
+def _folder_resolution(resize: str) -> int | None:
+    """R of a ``cd-fvd-folder-<R>`` mode, None for other modes; ValueError when malformed."""
+    if not resize.startswith("cd-fvd-folder-"):
+        return None
+    r = resize[len("cd-fvd-folder-"):]
+    if not r.isdigit() or int(r) <= 0:
+        raise ValueError(f"resize {resize!r}: expected cd-fvd-folder-<positive int>, e.g. cd-fvd-folder-256")
+    return int(r)
+
+
+def cd_fvd_folder_frames(frames: torch.Tensor, resolution: int) -> torch.Tensor:
+    """cd-fvd's folder-pipeline frames: uint8 [F,3,H,W] -> uint8 [F,3,R,R] (see module doc)."""
+    h, w = frames.shape[-2:]
+    x = frames.float() / 255.0
+    scale = resolution / min(h, w)
+    size = (resolution, math.ceil(w * scale)) if h < w else (math.ceil(h * scale), resolution)
+    x = F.interpolate(x, size=size, mode="bilinear", align_corners=False, antialias=True)
+    top, left = (x.shape[2] - resolution) // 2, (x.shape[3] - resolution) // 2
+    x = x[:, :, top:top + resolution, left:left + resolution]
+    return (x * 255).to(torch.uint8)  # truncation, as cd-fvd's `.byte()`
 
 
 def _same_pad(size: int, k: int, s: int) -> List[int]:
@@ -172,7 +202,11 @@ class I3D400Extractor(FeatureExtractor):
     def __init__(self, model: InceptionI3d, *, resize: str = "short-side-crop", resolution: int = 224,
                  weights_sha256=None, random_weights=False, device=None):
         super().__init__(weights_sha256=weights_sha256, random_weights=random_weights, device=device)
-        if resize not in RESIZE_MODES:
+        try:
+            self.folder_resolution = _folder_resolution(resize)
+        except ValueError as e:
+            raise ExtractorError(f"{self.name}: {e}") from None
+        if resize not in RESIZE_MODES and self.folder_resolution is None:
             raise ExtractorError(f"{self.name}: unknown resize {resize!r}; known: {', '.join(RESIZE_MODES)}")
         self.resize = resize
         self.resolution = int(resolution)
@@ -221,6 +255,8 @@ class I3D400Extractor(FeatureExtractor):
             x = x[:, :, top:top + r, left:left + r]
             x = x.reshape(n, t, c, r, r).permute(0, 2, 1, 3, 4)
             return (x - 0.5) * 2
+        if self.folder_resolution is not None:
+            frames = cd_fvd_folder_frames(frames, self.folder_resolution)
         x = F.interpolate(frames.float(), size=(r, r), mode="bilinear", align_corners=False)
         x = x.reshape(n, t, c, r, r).permute(0, 2, 1, 3, 4)
         return 2.0 * x / 255.0 - 1
