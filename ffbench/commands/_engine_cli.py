@@ -103,7 +103,9 @@ def evaluate_folder(config, *, prompts=None, limit: int | None = None, quiet: bo
     from ..errors import ConfigError
     from ..harness import run
     from ..harness.plan import plan_from_folder
+    from ..harness.runner import preflight
 
+    preflight(config)  # weights and a user's statistics file, before the folder is read
     folder = Path(config.source)
     if not folder.is_dir():
         raise ConfigError(f"--fake {folder}: not a directory")

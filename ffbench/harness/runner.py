@@ -121,6 +121,14 @@ def preflight(config: RunConfig) -> None:
     from .. import weights
     from .features import _override
 
+    if config.real.stats:  # a user's statistics file: read (allow-listed) and checked now
+        from ..metrics.stats import load_stats
+        from .realstats import check_stats
+
+        stats = load_stats(config.real.stats)
+        for p in config.protocols():
+            if p.metric == "fvd":
+                check_stats(stats, p, None, config.real.stats)
     if config.random_extractors:
         return
     for spec in feature_specs(config.protocols()):
@@ -190,13 +198,6 @@ def run(config: RunConfig, *, shard: str | None = None, merge: bool = False,
         from ..errors import ConfigError
 
         raise ConfigError("no run directory: give --out RUN_DIR (or `out = ...` in the config)")
-    if config.real.stats and any(m.startswith("fvd") for m in config.metrics):
-        from pathlib import Path
-
-        from ..errors import ConfigError
-
-        if not Path(config.real.stats).is_file():  # fail before hours of generation, not after
-            raise ConfigError(f"[real] stats = {config.real.stats!r}: file does not exist")
     preflight(config)
     rd = RunDir(config.out)
     info = ShardInfo() if merge else detect_shard(shard)

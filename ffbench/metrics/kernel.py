@@ -229,23 +229,24 @@ def kvd(real_features, fake_features, protocol="kvd@stylegan-v-2048x16") -> floa
     return score(real_features, fake_features, _resolve(protocol, ("kvd",)))["value"]
 
 
-def video_features(video, extractor, protocol, role: str, seed: int | None = None,
-                   source="<tensor>"):
+def video_features(video, extractor, protocol, role: str, seed: int = 0, key: str = ""):
     """float32 [D] of one video uint8 [T,H,W,3] under a KVD protocol, or None if discarded.
 
-    The clip is the one the protocol's FVD protocol scores (`ffbench.metrics.fvd.select_clip`:
-    role "real" | "fake", `seed` from `clip_seed(run_seed, sample_id)`), through the FVD
-    protocol's I3D extractor — so KVD and FVD share one feature pass.
+    The clip is the one the protocol's FVD protocol scores (the one clip rule,
+    `ffbench.clips.ClipSpec.for_protocol(fvd_protocol, role, seed)` cut with `key`, the video's
+    relative path or sample id), through the FVD protocol's I3D extractor — so KVD and FVD share
+    one feature pass.
     """
     from .. import protocols as P
-    from .fvd import select_clip
+    from ..clips import ClipSpec, ShortVideoError
 
     p = _resolve(protocol, ("kvd",))
     fp = P.get(p.fvd_protocol)
     if extractor.name != fp.extractor:
         raise KernelError(f"protocol {p.name} uses the features of {fp.name} "
                           f"(extractor {fp.extractor!r}), got {extractor.name!r}")
-    clip = select_clip(video, fp, role, seed=seed, source=source)
-    if clip is None:
+    try:
+        clip, _ = ClipSpec.for_protocol(fp, role, seed).cut(video, key)
+    except ShortVideoError:
         return None
     return extractor(clip[None])[0].cpu().numpy()

@@ -69,7 +69,7 @@ def test_stats_compute_show_import_and_real_from_file(dirs, tmp_path, capsys, cl
     assert via_file["sqrtm"] == "tfgan" and via_file["covariance"] == "unbiased"
     # statistics of one protocol are refused under another
     assert main(["evaluate", "fvd", "--protocol", "fvd@cd-fvd-i3d", "--real", str(out),
-                 "--fake", str(dirs / "fake"), *FAST]) == 1
+                 "--fake", str(dirs / "fake"), *FAST]) == 2  # refused before any video is read
     assert "not comparable" in capsys.readouterr().err
     # a StyleGAN-V style pickle
     x = np.random.default_rng(0).standard_normal((10, 400)).astype(np.float32).astype(np.float64)
@@ -101,7 +101,8 @@ def test_errors_are_clean(dirs, capsys, cli):
     err = capsys.readouterr().err
     assert "no usable real videos" in err and "s.npy" in err
     proc = cli("evaluate", "is", "--fake", dirs / "fake", "--random-weights", "--no-store")
-    assert proc.returncode == 1 and "at least 10" in proc.stderr and "Traceback" not in proc.stderr
+    assert proc.returncode == 2 and "needs at least 10 for 10 splits" in proc.stderr
+    assert "Traceback" not in proc.stderr
     # TGAN2's IS scores 10 loops of 2048 fresh videos: the CLI asks for all 20480, before any network
     assert main(["evaluate", "is", "--fake", str(dirs / "fake"), "--protocol", "is@c3d-ucf101-tgan2",
                  "--random-weights", "--no-store"]) == 2

@@ -154,15 +154,15 @@ def test_bad_input_errors():
 
 
 def test_kvd_video_features_use_the_fvd_clip_rule():
+    from ffbench.clips import ClipSpec
     from ffbench.metrics.extractors import build_extractor
-    from ffbench.metrics.fvd import select_clip
 
     ext = build_extractor("i3d-torchscript", random_seed=0, stand_in_resolution=32)
     g = torch.Generator().manual_seed(0)
     video = torch.randint(0, 256, (20, 24, 28, 3), dtype=torch.uint8, generator=g)
     p = P.get("kvd@stylegan-v-2048x16")
-    f = K.video_features(video, ext, p, role="real", seed=11)
-    clip = select_clip(video, P.get("fvd@stylegan-v-2048x16"), "real", seed=11)
+    f = K.video_features(video, ext, p, role="real", seed=11, key="v.mp4")
+    clip, _ = ClipSpec.for_protocol(P.get("fvd@stylegan-v-2048x16"), "real", 11).cut(video, "v.mp4")
     assert f.shape == (400,) and np.array_equal(f, ext(clip[None])[0].numpy())
     assert K.video_features(video[:8], ext, p, role="real") is None  # too short: discarded
     with pytest.raises(K.KernelError, match="i3d-torchscript"):

@@ -8,7 +8,6 @@ legitimate StyleGAN-V / cd-fvd pickles, of every protocol and numpy 1.x or 2.x, 
 import pickle
 import struct
 from pathlib import Path
-from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -131,9 +130,10 @@ def test_cli_entry_points_refuse_payloads(payloads, tmp_path, capsys):
 
 def test_run_config_real_stats_pkl_is_refused(payloads, tmp_path):
     """`[real] stats = "X.pkl"` in a run config: the harness reads it through load_stats."""
-    from ffbench.harness.evaluate import real_stats_for
-    from ffbench.harness.rundir import RunDir
+    from ffbench.harness.config import parse_run_config
+    from ffbench.harness.runner import preflight
 
-    config = SimpleNamespace(real=SimpleNamespace(stats=str(payloads["dotted-global"])))
+    config = parse_run_config({"model": "mypkg:make", "dataset": "demo", "metrics": ["fvd"],
+                               "real": {"stats": str(payloads["dotted-global"])}})
     with pytest.raises(StatsError, match="refusing to load numpy.lib._npyio_impl.os.system"):
-        real_stats_for(RunDir(tmp_path / "run"), config, None, "fvd@stylegan-v-2048x16")
+        preflight(config)  # before anything is generated
