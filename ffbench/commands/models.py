@@ -1,7 +1,7 @@
 """`ffbench models list|show`: the model configs (baselines/*.toml) and their published numbers."""
 from __future__ import annotations
 
-from ._util import add_command, add_group, print_json, print_table
+from ._util import add_command, add_group, add_json_flag, print_json, print_table
 
 
 def register(subparsers) -> None:
@@ -11,10 +11,10 @@ def register(subparsers) -> None:
     p = add_command(sub, "list", "list every known model", _list)
     p.add_argument("--kind", choices=["diffusers", "fusionframes", "published"],
                    help="only models of this kind (published = reference-only numbers)")
-    p.add_argument("--json", action="store_true", help="machine-readable output")
+    add_json_flag(p)
     p = add_command(sub, "show", "show one model's config, weights status and published numbers", _show)
     p.add_argument("name", metavar="NAME", help="model name or path to a .toml file")
-    p.add_argument("--json", action="store_true", help="machine-readable output")
+    add_json_flag(p)
 
 
 def _summary(cfg) -> dict:

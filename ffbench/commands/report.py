@@ -1,7 +1,7 @@
 """`ffbench report RUN_DIR... --out DIR`: paper-style tables, plots and an HTML report."""
 from __future__ import annotations
 
-from ._util import add_command, print_json
+from ._util import add_command, add_json_flag, print_json
 
 
 def _report(args) -> int:
@@ -37,4 +37,4 @@ def register(subparsers) -> None:
     p.add_argument("--profile", metavar="DIR", help="a profile dir (ffbench profile --out DIR)")
     p.add_argument("--db", help="also report every run in this results store "
                                 "(SQLAlchemy URL or SQLite file)")
-    p.add_argument("--json", action="store_true", help="print where things were written as JSON")
+    add_json_flag(p, help="print where things were written as JSON")

@@ -1,7 +1,9 @@
 """`ffbench video info FILE...`: frames, fps, size, codec and duration."""
 from __future__ import annotations
 
-from ._util import add_command, add_group, print_json, print_table
+import sys
+
+from ._util import add_command, add_group, add_json_flag, print_json, print_table
 
 
 def _info(args) -> int:
@@ -25,7 +27,7 @@ def _info(args) -> int:
             print_table(ok, ["path", "frames", "width", "height", "fps", "codec", "duration"])
         for r in rows:
             if "error" in r:
-                print(f"error: {r['path']}: {r['error']}")
+                print(f"ffbench: error: {r['path']}: {r['error']}", file=sys.stderr)
     return 1 if failed else 0
 
 
@@ -33,4 +35,4 @@ def register(subparsers) -> None:
     _, sub = add_group(subparsers, "video", help="inspect video files")
     p = add_command(sub, "info", "frames, fps, size, codec and duration of video files", _info)
     p.add_argument("files", nargs="+", metavar="FILE")
-    p.add_argument("--json", action="store_true", help="machine-readable output")
+    add_json_flag(p)

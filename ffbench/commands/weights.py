@@ -1,7 +1,7 @@
 """`ffbench weights list|where|verify`: the weight files ffbench knows, and where they go."""
 from __future__ import annotations
 
-from ._util import add_command, add_group, print_json, print_table
+from ._util import add_command, add_group, add_json_flag, print_json, print_table
 
 
 def _list(args) -> int:
@@ -70,12 +70,12 @@ def _verify(args) -> int:
 def register(subparsers) -> None:
     _, sub = add_group(subparsers, "weights", help="list, locate and verify pretrained weight files")
     p = add_command(sub, "list", "every known weight file, its digest and whether it is here", _list)
-    p.add_argument("--json", action="store_true", help="machine-readable output")
+    add_json_flag(p)
     p = add_command(sub, "where", "where to download each file and where to put it", _where)
     p.add_argument("names", nargs="*", metavar="NAME", help="registry names (default: all)")
-    p.add_argument("--json", action="store_true", help="machine-readable output")
+    add_json_flag(p)
     p = add_command(sub, "verify", "check sha256 of files present (pins unpublished digests on first use)",
                     _verify)
     p.add_argument("names", nargs="*", metavar="NAME", help="registry names (default: all)")
     p.add_argument("--path", help="explicit file to verify (with one NAME)")
-    p.add_argument("--json", action="store_true", help="machine-readable output")
+    add_json_flag(p)
