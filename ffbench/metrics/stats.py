@@ -16,9 +16,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
-import os
 import pickle
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -93,16 +91,11 @@ class GaussianStats:
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
         meta = dict(self.meta, format_version=FORMAT_VERSION)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-        try:
-            with os.fdopen(fd, "wb") as fh:
-                np.savez(fh, sum=self.sum, sum_outer=self.sum_outer, n=np.int64(self.n),
-                         meta=np.array(json.dumps(meta, sort_keys=True)))
-            os.replace(tmp, path)
-        except BaseException:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
-            raise
+        from ..fileio import atomic_path  # temp + rename, and the usual 0666 & ~umask mode
+
+        with atomic_path(path, suffix=".tmp") as tmp, open(tmp, "wb") as fh:
+            np.savez(fh, sum=self.sum, sum_outer=self.sum_outer, n=np.int64(self.n),
+                     meta=np.array(json.dumps(meta, sort_keys=True)))
         return path
 
     @classmethod
