@@ -41,14 +41,14 @@ def _cell(value, precision: int = 4) -> str:
         return "yes" if value else "no"
     if isinstance(value, float):
         return f"{value:.{precision}f}"
-    return md_escape(value)
+    return " ".join(str(value).splitlines())  # plain text; each format escapes it its own way
 
 
 def to_markdown(df, precision: int = 4) -> str:
     cols = [md_escape(c) for c in df.columns]
     lines = ["| " + " | ".join(cols) + " |", "|" + "|".join("---" for _ in cols) + "|"]
     for row in df.itertuples(index=False):
-        lines.append("| " + " | ".join(_cell(v, precision) for v in row) + " |")
+        lines.append("| " + " | ".join(md_escape(_cell(v, precision)) for v in row) + " |")
     return "\n".join(lines)
 
 
