@@ -11,7 +11,8 @@ def _report(args) -> int:
     formats = parse_formats(args.format)
     if not args.run_dirs and not args.db:
         raise ConfigError("give at least one RUN_DIR, or --db to report a results store")
-    path = build_report(args.run_dirs, args.out, formats, profile_dir=args.profile, store=args.db)
+    path = build_report(args.run_dirs, args.out, formats, profile_dir=args.profile, store=args.db,
+                        quiet=getattr(args, "quiet", False))
     out = path.parent if path.name == "index.html" else path
     if args.json:
         print_json({"out": str(out.resolve()), "index": str(path.resolve())

@@ -147,14 +147,19 @@ def _poster(src_jpg: Path, mp4: Path, npy: Path, dst: Path) -> bool:
         return False
 
 
-def _videos(out: Path, infos, max_per_run: int):
+def _videos(out: Path, infos, max_per_run: int, quiet: bool = False):
     """Grid rows (one per prompt, in first-seen order) x columns (one per run)."""
+    from ..progress import progress
+
+    bar = progress(total=sum(min(len(i.samples), max_per_run) for i in infos), desc="report videos",
+                   unit="video", quiet=quiet)
     columns = []
     by_prompt: dict[str, dict[int, list[dict]]] = {}
     for k, info in enumerate(infos):
         columns.append({"model": info.model, "run_id": info.run_id,
                         "random_weights": info.random_weights})
         for sample in info.samples[:max_per_run]:
+            bar.update(1)
             sid = str(sample.get("sample_id", ""))
             mp4 = info.path / "samples" / f"{sid}.mp4"
             if not sid or not mp4.is_file():
@@ -177,6 +182,7 @@ def _videos(out: Path, infos, max_per_run: int):
              "prompt_cut": short_prompt(p) != " ".join(p.split()),
              "cells": [cells.get(k, []) for k in range(len(infos))]}
             for p, cells in by_prompt.items()]
+    bar.close()
     return columns, rows
 
 
@@ -215,9 +221,9 @@ def _extra_error(score) -> str:
 
 
 def write_html(out: Path, tables, figures, infos, runs, scores, profile,
-               max_videos_per_run: int = 24) -> Path:
+               max_videos_per_run: int = 24, quiet: bool = False) -> Path:
     out = Path(out)
-    columns, video_rows = _videos(out, infos, max_videos_per_run)
+    columns, video_rows = _videos(out, infos, max_videos_per_run, quiet)
     meta = _metadata(infos, runs, scores)
     sc = normalize_scores(scores)
     random_any = (any(m["random_weights"] for m in meta) or any(i.random_weights for i in infos)
@@ -241,8 +247,6 @@ def write_html(out: Path, tables, figures, infos, runs, scores, profile,
         summary=summary, tables=[table_view(t) for t in tables], figures=figs,
         video_columns=columns, video_rows=video_rows, runs=meta,
         profile_rows=profile_rows, profile_columns=profile_columns)
-    path = out / "index.html"
-    tmp = out / ".index.html.tmp"
-    tmp.write_text(html, encoding="utf-8")
-    tmp.replace(path)
-    return path
+    from ..fileio import atomic_write_text
+
+    return atomic_write_text(out / "index.html", html)
