@@ -15,7 +15,9 @@ measures boxes rather than looking for load errors):
   stay in profile.json / profile.csv;
 - videos are `preload="none"` with a poster, so opening the report fetches posters only;
 - prompts longer than `PROMPT_CHARS` are cut with "…" (full text in the `title`, shown on hover)
-  and clamped to a few lines by CSS, so a 10,000-character prompt cannot stretch the video grid.
+  and clamped to a few lines by CSS, so a 10,000-character prompt cannot stretch the video grid;
+  a prompt that an encoder truncated (a sample JSON with `prompt_truncated: true`, e.g. CLIP's
+  77 tokens) is tagged "truncated" in the grid.
 """
 from __future__ import annotations
 
@@ -154,6 +156,7 @@ def _videos(out: Path, infos, max_per_run: int, quiet: bool = False):
     bar = progress(total=sum(min(len(i.samples), max_per_run) for i in infos), desc="report videos",
                    unit="video", quiet=quiet)
     columns = []
+    truncated: set[str] = set()
     by_prompt: dict[str, dict[int, list[dict]]] = {}
     for k, info in enumerate(infos):
         columns.append({"model": info.model, "run_id": info.run_id,
@@ -178,8 +181,10 @@ def _videos(out: Path, infos, max_per_run: int, quiet: bool = False):
                     "random_weights": bool(sample.get("random_weights"))}
             prompt = str(sample.get("prompt", sid))
             by_prompt.setdefault(prompt, {}).setdefault(k, []).append(cell)
+            if sample.get("prompt_truncated"):
+                truncated.add(prompt)
     rows = [{"prompt": p, "prompt_short": short_prompt(p),
-             "prompt_cut": short_prompt(p) != " ".join(p.split()),
+             "prompt_cut": short_prompt(p) != " ".join(p.split()), "truncated": p in truncated,
              "cells": [cells.get(k, []) for k in range(len(infos))]}
             for p, cells in by_prompt.items()]
     bar.close()

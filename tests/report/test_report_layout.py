@@ -47,7 +47,8 @@ MEASURE = r"""(() => {
   });
   const videoRows = [...document.querySelectorAll('table.videos tbody tr')].map(r => box(r).height);
   const prompts = [...document.querySelectorAll('table.videos th.prompt')].map(th => ({
-    title: th.getAttribute('title'), shown: th.innerText, height: box(th).height}));
+    title: th.getAttribute('title'), shown: th.querySelector('.prompt-text').innerText,
+    tagged: !!th.querySelector('.tag'), height: box(th).height}));
   const videos = [...document.querySelectorAll('video')].map(v => ({
     preload: v.getAttribute('preload'), poster: v.getAttribute('poster'), ready: v.readyState}));
   const profile = [...document.querySelectorAll('#profile thead th')].map(th => th.innerText);
@@ -78,6 +79,8 @@ def layout_report(tmp_path, run_dirs, fixed_store, make_run_dir):
                         [s("fvd", "fvd@stylegan-v-2048x16", H_FVD, 123456.789),
                          s("is", "is@c3d-ucf101", H_IS, 1.2345),
                          s("clipsim", "clipsim@vit-b-32", H_CLIP, 0.2)])
+    first = odd / "samples" / "s000.json"  # the engine marks prompts an encoder truncated
+    first.write_text(json.dumps({**json.loads(first.read_text()), "prompt_truncated": True}))
     prof = tmp_path / "profile"
     prof.mkdir()
     row = {"stage": "interpolation", "variant": "fusionframes", "pass": 1, "preset": "full",
@@ -131,7 +134,8 @@ def test_report_layout_measured_in_chromium(chromium, layout_report, tmp_path):
     # the 10,000-character prompt is cut (full text on hover) and its row stays short
     long_rows = [p for p in m["prompts"] if p["title"] == LONG_PROMPT]
     assert len(long_rows) == 1 and len(long_rows[0]["shown"]) < 300, long_rows
-    assert long_rows[0]["shown"].endswith("…")
+    assert long_rows[0]["shown"].endswith("…") and long_rows[0]["tagged"]
+    assert not [p for p in m["prompts"] if p["title"] == "short prompt"][0]["tagged"]
     assert max(m["videoRows"]) < 400, m["videoRows"]
 
     # videos: posters only until played
