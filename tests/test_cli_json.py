@@ -11,7 +11,7 @@ import pytest
 import torch
 
 from ffbench.cli import build_parser, main
-from ffbench.commands._util import error_object, json_dumps, records, to_jsonable
+from ffbench.commands._util import error_object, json_dumps, records
 
 
 def test_to_jsonable_numbers_stay_numbers_and_nonfinite_is_null_plus_sibling():

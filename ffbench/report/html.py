@@ -45,7 +45,7 @@ PROFILE_COLUMNS = {
 _BYTES_COLUMNS = {"weights_bytes_fp16", "weights_bytes_fp32", "weights_bytes_bf16", "activation_bytes"}
 
 
-def wrap_points(text) -> "Markup":
+def wrap_points(text) -> str:
     """Escaped `text` with a line-break opportunity (<wbr>) after `@`, `-`, `_` and `/`: long
     metric@protocol headers wrap there instead of overflowing into their neighbours."""
     import re
