@@ -33,7 +33,40 @@ def build_parser() -> argparse.ArgumentParser:
         module = importlib.import_module(f"{commands.__name__}.{info.name}")
         if hasattr(module, "register"):
             module.register(sub)
+    _add_common_options(parser)
     return parser
+
+
+def _leaf_parsers(parser: argparse.ArgumentParser):
+    """Every parser that runs a command (has subparsers of none of its own)."""
+    subs = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]  # noqa: SLF001
+    if not subs:
+        yield parser
+        return
+    for action in subs:
+        for child in dict.fromkeys(action.choices.values()):
+            yield from _leaf_parsers(child)
+
+
+def _add_common_options(parser: argparse.ArgumentParser) -> None:
+    """`-q/--quiet` on every command (progress bars off; ffbench.progress), added here once so
+    command modules need not repeat it; a command that defines its own keeps it."""
+    from .progress import add_quiet_flag
+
+    for leaf in _leaf_parsers(parser):
+        if leaf is not parser:
+            add_quiet_flag(leaf)
+
+
+def _report_error(args, exc: BaseException) -> int:
+    """One error prefix everywhere (`ffbench: error:` on stderr); in `--json` mode also the
+    error as a JSON object on stdout (commands/_util.py documents the convention)."""
+    print(f"ffbench: error: {exc}", file=sys.stderr)
+    if getattr(args, "json", False):
+        from .commands._util import error_object, print_json
+
+        print_json(error_object(exc))
+    return 2
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -47,8 +80,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return int(func(args) or 0)
     except CLIError as e:
-        print(f"ffbench: error: {e}", file=sys.stderr)
-        return 2
+        return _report_error(args, e)
     except KeyboardInterrupt:
         return 130
     except BrokenPipeError:  # output piped into `head` and closed early
@@ -60,8 +92,11 @@ def main(argv: list[str] | None = None) -> int:
         from .errors import is_user_error
 
         if is_user_error(e):
-            print(f"ffbench: error: {e}", file=sys.stderr)
-            return 2
+            return _report_error(args, e)
+        if getattr(args, "json", False):  # a bug: the traceback follows on stderr
+            from .commands._util import error_object, print_json
+
+            print_json(error_object(e))
         raise
 
 

@@ -15,8 +15,13 @@ the generic command's. `--prompt` writes its prompt(s) to `<out>/prompts.txt`.
   still overrides the playback rate as for any model.
 - `--weights DIR`: a directory with the released files (kandinsky_video.pt,
   kandinsky_video_interpolation.pt, movq.pt, flan-ul2/); default: ffbench.weights' search path.
-- `--tiny`: the tiny random-weight preset (= --random-weights for fusionframes; default size
-  64x64 instead of the model's 512x512, so it runs on a CPU).
+- `--tiny`: the smoke-test preset with random weights (ffbench.fusionframes.presets.SMOKE_TEST:
+  5 keyframes, fps "medium" -> 17 frames, 64x64, 4 steps; the same as the registered model
+  `fusionframes-tiny`). `--fps`, `--height`/`--width` and `--steps` still override it. The full
+  defaults (the `fusionframes` model: 15 keyframes, 512x512, 50 steps) are untouched.
+
+A model whose TOML says `random_weights = true` (e.g. `fusionframes-tiny`) keeps that mark in the
+derived TOML, so every output is marked random without `--random-weights`.
 """
 from __future__ import annotations
 
@@ -24,7 +29,6 @@ import functools
 from pathlib import Path
 
 FPS_MODES = ("low", "medium", "high")
-TINY_SIZE = 64
 _FF_OPTIONS = ("prompt", "weights", "tiny", "negative_prompt")
 
 
@@ -51,7 +55,9 @@ def add_options(gen) -> None:
                      help="directory with kandinsky_video.pt, kandinsky_video_interpolation.pt, "
                           "movq.pt and flan-ul2/ (default: `ffbench weights list` locations)")
     grp.add_argument("--tiny", action="store_true",
-                     help=f"tiny random-weight preset (marked random_weights; default size {TINY_SIZE}x{TINY_SIZE})")
+                     help="smoke-test preset with random weights, finishing in seconds on a CPU "
+                          "(= model fusionframes-tiny: 5 keyframes -> 17 frames, 64x64, 4 steps; "
+                          "marked random_weights)")
 
 
 def handler(generic):
@@ -133,11 +139,14 @@ def _fusionframes_args(args, cfg):
     register_with_generators()
 
     table = dict(cfg.fusionframes or {})
+    if args.tiny:
+        from ..fusionframes.presets import SMOKE_TEST
+
+        table.update(SMOKE_TEST)
     mode = args.fps if isinstance(args.fps, str) else table.get("fps_mode", "low")
     table["fps_mode"] = mode
-    default_size = TINY_SIZE if args.tiny else None
-    table["height"] = args.height or default_size or table.get("height", 512)
-    table["width"] = args.width or default_size or table.get("width", 512)
+    table["height"] = args.height or table.get("height", 512)
+    table["width"] = args.width or table.get("width", 512)
     if args.negative_prompt is not None:
         table["negative_prompt"] = args.negative_prompt
     if args.weights is not None:
@@ -151,7 +160,8 @@ def _fusionframes_args(args, cfg):
     video = {"frames": output_frames(keyframes, mode), "height": table["height"], "width": table["width"],
              "fps": float(args.fps) if isinstance(args.fps, float) else FPS[mode]}
     top = {"name": cfg.name, "kind": "fusionframes", "display_name": cfg.display_name,
-           "description": cfg.description, "source": cfg.source, "license": cfg.license}
+           "description": cfg.description, "source": cfg.source, "license": cfg.license,
+           "random_weights": True if (cfg.random_weights or args.tiny) else None}
     derived = out / "fusionframes-config.toml"
     _write_toml(derived, top, {"video": video, "fusionframes": table})
     args.model = str(derived)

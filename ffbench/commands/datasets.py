@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ._util import add_command, add_group, print_json, print_table
+from ._util import add_command, add_group, add_json_flag, print_json, print_table
 
 
 def _list(args) -> int:
@@ -99,9 +99,10 @@ def _prompts(args) -> int:
 
 def _manifest(args) -> int:
     from ..data.realvideos import build_manifest
+    from ..progress import progress_enabled
 
     m = build_manifest(args.dir, frames=not args.no_frames, workers=args.workers,
-                       progress=not args.json)
+                       progress=progress_enabled(getattr(args, "quiet", False)))
     if args.out:
         m.save(args.out)
     if args.json:
@@ -128,12 +129,12 @@ def register(subparsers) -> None:
     _, sub = add_group(subparsers, "datasets",
                        help="evaluation datasets: prompt sets, real-video manifests, the demo set")
     p = add_command(sub, "list", "known datasets and the files that define them", _list)
-    p.add_argument("--json", action="store_true", help="machine-readable output")
+    add_json_flag(p)
 
     p = add_command(sub, "show", "one dataset's definition (and, with --root, what is present)", _show)
     p.add_argument("name", metavar="NAME")
     p.add_argument("--root", metavar="DIR", help="dataset folder to check (else not checked)")
-    p.add_argument("--json", action="store_true", help="machine-readable output")
+    add_json_flag(p)
 
     p = add_command(sub, "prompts", "the prompt set a run would use", _prompts,
                     description="Sample a prompt set: UCF-101 class prompts (class-balanced), "
@@ -147,7 +148,7 @@ def register(subparsers) -> None:
     p.add_argument("--split", help="MSR-VTT split: test, 1k-a, train, validate")
     p.add_argument("--sampling", help="MSR-VTT: one-caption-per-video or all-captions")
     p.add_argument("--out", metavar="FILE", help="also save the prompt set as JSON")
-    p.add_argument("--json", action="store_true", help="machine-readable output")
+    add_json_flag(p)
 
     p = add_command(sub, "manifest", "files, frame counts, sizes and sha256 of a video folder", _manifest,
                     description="List a folder of videos (recursively) with frame counts, sizes and "
@@ -157,7 +158,7 @@ def register(subparsers) -> None:
     p.add_argument("--no-frames", action="store_true", help="hash only, do not decode")
     p.add_argument("--workers", type=int, default=None, help="decoding processes (default min(4, cpus))")
     p.add_argument("--out", metavar="FILE", help="also save the manifest as JSON")
-    p.add_argument("--json", action="store_true", help="machine-readable output")
+    add_json_flag(p)
 
     p = add_command(sub, "demo", "write the embedded synthetic demo videos", _demo)
     p.add_argument("--out", metavar="DIR", required=True, help="output folder")

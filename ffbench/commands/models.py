@@ -1,7 +1,7 @@
 """`ffbench models list|show`: the model configs (baselines/*.toml) and their published numbers."""
 from __future__ import annotations
 
-from ._util import add_command, add_group, print_json, print_table
+from ._util import add_command, add_group, add_json_flag, print_json, print_table
 
 
 def register(subparsers) -> None:
@@ -11,10 +11,10 @@ def register(subparsers) -> None:
     p = add_command(sub, "list", "list every known model", _list)
     p.add_argument("--kind", choices=["diffusers", "fusionframes", "published"],
                    help="only models of this kind (published = reference-only numbers)")
-    p.add_argument("--json", action="store_true", help="machine-readable output")
+    add_json_flag(p)
     p = add_command(sub, "show", "show one model's config, weights status and published numbers", _show)
     p.add_argument("name", metavar="NAME", help="model name or path to a .toml file")
-    p.add_argument("--json", action="store_true", help="machine-readable output")
+    add_json_flag(p)
 
 
 def _summary(cfg) -> dict:
@@ -37,7 +37,12 @@ def _list(args) -> int:
     if args.json:
         print_json(rows)
         return 0
-    print_table(rows, ["name", "kind", "video", "pipeline", "model", "published"])
+    for r in rows:
+        r["weights"] = "RANDOM" if r["random_weights"] else "released"
+    print_table(rows, ["name", "kind", "weights", "video", "pipeline", "model", "published"])
+    if any(r["random_weights"] for r in rows):
+        print("\nRANDOM: random-weight test models (tiny, marked random_weights in every output); "
+              "they run anywhere in seconds and say nothing about quality.")
     print("\nsearched: " + ", ".join(str(p) for p in search_paths()))
     return 0
 
@@ -47,11 +52,19 @@ def _weights_status(cfg) -> dict | None:
     if cfg.kind != "diffusers":
         return None
     from ..generators.diffusers import ModelNotInCache, resolve_model
+    from ..generators.tiny import builtin_dir, is_builtin
     from ..errors import ConfigError
 
     status = {}
     for label, model, rev in [("pipeline", cfg.diffusers.model, cfg.diffusers.revision)] + [
             (f"component {c.name}", c.model, None) for c in cfg.diffusers.components if c.model]:
+        if is_builtin(model):  # built locally on first use; `show` must not build it
+            where = builtin_dir(model, cfg.path or cfg.name)
+            built = (where / "model_index.json").is_file()
+            status[label] = {"model": model, "found": str(where) if built else None, "builtin": True,
+                             "how": f"built-in tiny pipeline with random weights: built on first use "
+                                    f"into {where} (seconds, no download)"}
+            continue
         try:
             status[label] = {"model": model, "found": str(resolve_model(model, rev, cfg.path or cfg.name))}
         except (ModelNotInCache, ConfigError) as e:
@@ -89,7 +102,8 @@ def _show(args) -> int:
         for c in d.components:
             print(f"component {c.name}: {c.cls} {c.model or ''} {c.subfolder or ''}".rstrip())
         for label, st in (data["weights"] or {}).items():
-            print(f"weights ({label}): " + (st["found"] or "MISSING\n  " + st["how"].replace("\n", "\n  ")))
+            missing = "not built yet (random weights)" if st.get("builtin") else "MISSING"
+            print(f"weights ({label}): " + (st["found"] or missing + "\n  " + st["how"].replace("\n", "\n  ")))
     if cfg.fusionframes:
         print("fusionframes: " + ", ".join(f"{k}={v!r}" for k, v in cfg.fusionframes.items()))
     if cfg.notes:

@@ -6,7 +6,8 @@ ratio and the time ratio stand side by side.
 """
 from __future__ import annotations
 
-from ._util import add_command, print_json, print_table
+from ..progress import add_quiet_flag
+from ._util import add_command, add_json_flag, print_json, print_table
 
 
 def register(subparsers) -> None:
@@ -34,10 +35,11 @@ def register(subparsers) -> None:
                         "steps, guidance (on/off), decoder, preset; e.g. --sweep resolution=256,512,1024")
     p.add_argument("--device", choices=("meta", "cpu", "cuda"), default="meta",
                    help="where models are built (meta: FLOPs only); cpu/cuda also time interpolation vs MFI")
-    p.add_argument("--json", action="store_true", help="print rows as JSON")
+    add_json_flag(p, help="print rows as JSON")
     p.add_argument("--plot", metavar="FILE", help="write the interpolation-vs-MFI plot (FILE.png + FILE.svg)")
     p.add_argument("--out", metavar="DIR", help="write DIR/profile.json, profile.csv and plots")
-    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar (same as --quiet for the bar)")
+    add_quiet_flag(p)
 
 
 def run_profile(args) -> int:
@@ -45,6 +47,7 @@ def run_profile(args) -> int:
     from pathlib import Path
 
     from ..errors import ConfigError
+    from ..progress import progress_enabled
     from ..profiling.stages import STAGES, Point
     from ..profiling.sweep import interp_mfi_ratio, parse_sweep, plot_interp_vs_mfi, sweep, write_profile
 
@@ -58,7 +61,7 @@ def run_profile(args) -> int:
                  device=args.device)
     grid = parse_sweep(args.sweep)
     stages = tuple(args.stage or STAGES)
-    df = sweep(base, grid, stages, progress=not args.no_progress and sys.stderr.isatty() or bool(grid))
+    df = sweep(base, grid, stages, progress=not args.no_progress and progress_enabled(args.quiet))
     timing = []
     if args.device != "meta" and {"interpolation", "mfi"} & set(stages):
         from ..profiling.sweep import grid_points

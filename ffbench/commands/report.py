@@ -1,7 +1,7 @@
 """`ffbench report RUN_DIR... --out DIR`: paper-style tables, plots and an HTML report."""
 from __future__ import annotations
 
-from ._util import add_command, print_json
+from ._util import add_command, add_json_flag, print_json
 
 
 def _report(args) -> int:
@@ -11,7 +11,8 @@ def _report(args) -> int:
     formats = parse_formats(args.format)
     if not args.run_dirs and not args.db:
         raise ConfigError("give at least one RUN_DIR, or --db to report a results store")
-    path = build_report(args.run_dirs, args.out, formats, profile_dir=args.profile, store=args.db)
+    path = build_report(args.run_dirs, args.out, formats, profile_dir=args.profile, store=args.db,
+                        quiet=getattr(args, "quiet", False))
     out = path.parent if path.name == "index.html" else path
     if args.json:
         print_json({"out": str(out.resolve()), "index": str(path.resolve())
@@ -37,4 +38,4 @@ def register(subparsers) -> None:
     p.add_argument("--profile", metavar="DIR", help="a profile dir (ffbench profile --out DIR)")
     p.add_argument("--db", help="also report every run in this results store "
                                 "(SQLAlchemy URL or SQLite file)")
-    p.add_argument("--json", action="store_true", help="print where things were written as JSON")
+    add_json_flag(p, help="print where things were written as JSON")

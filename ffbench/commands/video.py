@@ -8,7 +8,9 @@ variable-frame-rate files are reported as they play; arrays and frame folders ha
 """
 from __future__ import annotations
 
-from ._util import add_command, add_group, print_json, print_table
+import sys
+
+from ._util import add_command, add_group, add_json_flag, print_json, print_table
 
 
 def _info(args) -> int:
@@ -56,7 +58,7 @@ def _info(args) -> int:
                 print(f"skipped: {r['path']}: {r['skipped']}")
         for r in rows:
             if "error" in r:
-                print(f"error: {r['path']}: {r['error']}")
+                print(f"ffbench: error: {r['path']}: {r['error']}", file=sys.stderr)
     return 1 if failed else 0
 
 
@@ -66,4 +68,4 @@ def register(subparsers) -> None:
                                  "(files, arrays or frame folders)", _info)
     p.add_argument("files", nargs="+", metavar="FILE|DIR",
                    help="video files, arrays, frame folders, or folders of them")
-    p.add_argument("--json", action="store_true", help="machine-readable output")
+    add_json_flag(p)

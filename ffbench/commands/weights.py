@@ -2,7 +2,7 @@
 and the opt-in verified download (ffbench.downloads; nothing else ever downloads)."""
 from __future__ import annotations
 
-from ._util import add_command, add_group, print_json, print_table
+from ._util import add_command, add_group, add_json_flag, print_json, print_table
 
 
 def _list(args) -> int:
@@ -112,15 +112,15 @@ def _download(args) -> int:
 def register(subparsers) -> None:
     _, sub = add_group(subparsers, "weights", help="list, locate and verify pretrained weight files")
     p = add_command(sub, "list", "every known weight file, its digest and whether it is here", _list)
-    p.add_argument("--json", action="store_true", help="machine-readable output")
+    add_json_flag(p)
     p = add_command(sub, "where", "where to download each file and where to put it", _where)
     p.add_argument("names", nargs="*", metavar="NAME", help="registry names (default: all)")
-    p.add_argument("--json", action="store_true", help="machine-readable output")
+    add_json_flag(p)
     p = add_command(sub, "verify", "check sha256 of files present (pins unpublished digests on first use)",
                     _verify)
     p.add_argument("names", nargs="*", metavar="NAME", help="registry names (default: all)")
     p.add_argument("--path", help="explicit file to verify (with one NAME)")
-    p.add_argument("--json", action="store_true", help="machine-readable output")
+    add_json_flag(p)
     p = add_command(sub, "download", "download files (opt-in), resume partial files, check sha256 "
                     "before moving them into place", _download)
     p.add_argument("names", nargs="*", metavar="NAME", help="registry names (`ffbench weights list`)")
@@ -131,4 +131,4 @@ def register(subparsers) -> None:
     p.add_argument("--retries", type=int, default=3, help="retries of an interrupted transfer (default 3)")
     p.add_argument("--timeout", type=float, default=60.0, help="seconds without data before a retry")
     p.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
-    p.add_argument("--json", action="store_true", help="machine-readable output")
+    add_json_flag(p)

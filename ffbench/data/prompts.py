@@ -177,7 +177,8 @@ def load_prompts(dataset_name: str, n: int | None = None, seed: int = 0, root=No
 PROMPTS_FILE_FORMATS = """\
 Prompts file (matched to videos by file stem: `0007.mp4` <-> "0007"), by extension:
   .json   one object {"<stem>": "<prompt>", ...}
-  .jsonl  one object per line {"video": "<stem>", "prompt": "<prompt>"}
+  .jsonl  one object per line {"video": "<stem>", "prompt": "<prompt>"}, or a run's
+          plan.jsonl ({"sample_id": "<id>", "prompt": ..., ...}: its samples/<id>.npy)
   .csv    rows <stem>,<prompt> (a first row "video,prompt" is a header)
   other   (.txt, .tsv) one "<stem><TAB><prompt>" per line
 All are UTF-8 with or without a BOM, CRLF or LF; blank lines and lines starting with '#' are
@@ -220,6 +221,9 @@ def read_prompts_file(path) -> dict[str, str]:
                 rec = json.loads(line)
             except json.JSONDecodeError as e:
                 raise ConfigError(f"{path}:{n}: invalid JSON: {e}") from e
+            if isinstance(rec, dict) and "sample_id" in rec and "prompt" in rec:
+                put(rec["sample_id"], rec["prompt"], f"{path}:{n}")  # a run's plan.jsonl
+                continue
             if not isinstance(rec, dict) or set(rec) - {"video", "prompt"} or len(rec) != 2:
                 raise ConfigError(f'{path}:{n}: expected {{"video": "<stem>", "prompt": "<text>"}}')
             put(rec["video"], rec["prompt"], f"{path}:{n}")

@@ -65,3 +65,13 @@ def get_config(preset_or_config: Union[str, UNetConfig], **overrides) -> UNetCon
             raise ConfigError(f"unknown UNetConfig field(s) {unknown}; known: {sorted(known)}")
         config = replace(config, **overrides)
     return config
+
+
+# The smoke-test preset of `ffbench generate fusionframes --tiny` and of the registered model
+# `fusionframes-tiny` (ffbench/resources/baselines/fusionframes-tiny.toml, checked equal by a
+# test): the pipeline's random-weight "tiny" networks, 5 keyframes and one interpolation pass
+# (5 -> 17 frames: the 16-frame FVD/IS protocols can score it), 64x64 (the tiny preset needs
+# multiples of 16), 4 sampler steps. One video takes well under a second on one CPU core. The
+# paper's settings (15 keyframes, 512x512, 50 steps) stay the defaults of the `fusionframes` model.
+SMOKE_TEST: dict = {"keyframes": 5, "fps_mode": "medium", "height": 64, "width": 64, "steps": 4,
+                    "dtype": "float32"}

@@ -43,6 +43,8 @@ __all__ = [
     "derive_seed",
     "resolve_device",
     "check_videos",
+    "TINY_MODELS",
+    "tiny_model",
 ]
 
 ENV_BASELINES = "FFBENCH_BASELINES"
@@ -309,3 +311,22 @@ def load_generator(name_or_toml, *, random_weights: bool | None = None, device=N
 
 
 PipelineFactory = Callable[..., object]
+
+
+# --- tiny stand-ins -----------------------------------------------------------------------------
+# The registered random-weight smoke-test models (ffbench/resources/baselines/*-tiny.toml and
+# tiny-diffusers.toml), by the kind of model they stand in for: what a `--tiny` flag selects.
+TINY_MODELS = {"fusionframes": "fusionframes-tiny", "diffusers": "tiny-diffusers"}
+
+
+def tiny_model(name_or_toml) -> str:
+    """The registered tiny model standing in for `name_or_toml` (a name or .toml path): the model
+    itself when it already has random weights, else the tiny model of its kind. Raises
+    ConfigError for a reference-only (published) model."""
+    cfg = find_config(name_or_toml)
+    if cfg.random_weights:
+        return cfg.name if not _looks_like_path(str(name_or_toml)) else str(name_or_toml)
+    if cfg.kind not in TINY_MODELS:
+        raise ConfigError(f"{cfg.name}: kind {cfg.kind!r} has no tiny stand-in (known: "
+                          f"{', '.join(sorted(TINY_MODELS))})")
+    return TINY_MODELS[cfg.kind]

@@ -13,7 +13,9 @@ Schema (all tables optional unless marked):
     display_name, description, source (URL of the documented defaults), license, notes
     random_weights = false            # true only for tiny test/demo models
     [video]  frames, height, width, fps            (required unless kind = "published")
-    [diffusers]  pipeline (required), model (required: local dir or hub id), revision,
+    [diffusers]  pipeline (required), model (required: local dir, hub id, or a built-in tiny
+                 random pipeline "ffbench:tiny-text-to-video" | "ffbench:tiny-animatediff",
+                 built on first use: ffbench.generators.tiny), revision,
                  variant, dtype, mode ("video" | "t2i-per-frame"), t2i_frames
                  ("independent" | "static"), frames_kwarg, offload ("none" | "model" |
                  "sequential"), vae_slicing, vae_tiling, batch_size, output_range

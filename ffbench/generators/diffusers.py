@@ -19,6 +19,7 @@ Rules:
 """
 from __future__ import annotations
 
+import contextlib
 import inspect
 import json
 import os
@@ -41,6 +42,7 @@ __all__ = [
     "to_uint8_video",
     "split_videos",
     "RESERVED_CALL_KWARGS",
+    "quiet_libraries",
 ]
 
 # set by the adapter itself: a TOML may not put them in [diffusers.call]
@@ -54,6 +56,38 @@ RESERVED_CALL_KWARGS = {
     "return_dict": "the adapter reads the output object",
 }
 _HUB_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*/[A-Za-z0-9][A-Za-z0-9_.-]*$")
+
+
+@contextlib.contextmanager
+def quiet_libraries():
+    """diffusers/transformers at ERROR level and without their own progress bars, for the
+    duration of a load or a generation. Why: they log per prompt (the CLIP tokenizer's "input
+    was truncated" line, transformers' "sequence length is longer" line) and on every load
+    ("TextToVideoSDPipeline has been deprecated", "Loading pipeline components" bars) — noise
+    in `ffbench run` logs. What matters is recorded instead: prompt truncation goes into the
+    generator's metadata (`truncated_prompts`). Levels are restored afterwards."""
+    import warnings
+
+    from diffusers.utils import logging as dlog
+    from transformers.utils import logging as tlog
+
+    saved = (dlog.get_verbosity(), tlog.get_verbosity(), dlog.is_progress_bar_enabled(),
+             tlog.is_progress_bar_enabled())
+    dlog.set_verbosity_error()
+    tlog.set_verbosity_error()
+    dlog.disable_progress_bar()
+    tlog.disable_progress_bar()
+    try:
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", category=FutureWarning, module=r"diffusers(\.|$)")
+            yield
+    finally:
+        dlog.set_verbosity(saved[0])
+        tlog.set_verbosity(saved[1])
+        if saved[2]:
+            dlog.enable_progress_bar()
+        if saved[3]:
+            tlog.enable_progress_bar()
 
 
 class ModelNotInCache(FFBenchError):
@@ -165,7 +199,12 @@ def hf_cache_dir() -> Path:
 
 
 def resolve_model(model: str, revision: str | None = None, src: str = "<config>") -> Path:
-    """A local directory for `model` (a directory, or a hub id already in the local cache)."""
+    """A local directory for `model` (a directory, a hub id already in the local cache, or a
+    built-in tiny pipeline `ffbench:<name>`, built locally on first use: generators.tiny)."""
+    from .tiny import ensure_builtin, is_builtin
+
+    if is_builtin(model):
+        return ensure_builtin(model, src)
     path = Path(model).expanduser()
     if path.is_dir():
         return path
@@ -237,7 +276,9 @@ class DiffusersGenerator(Generator):
         self._params = _call_params(self.pipeline_cls)
         self.notes: list[str] = []
         self.model_path: Path | None = None
-        self.pipe = pipeline if pipeline is not None else self._load()
+        self.truncated_prompts = 0  # prompts the pipeline's tokenizer cut (metadata)
+        with quiet_libraries():
+            self.pipe = pipeline if pipeline is not None else self._load()
         if hasattr(self.pipe, "set_progress_bar_config"):
             self.pipe.set_progress_bar_config(disable=True)
 
@@ -350,7 +391,8 @@ class DiffusersGenerator(Generator):
             if self.spec.mode == "t2i-per-frame":
                 per_video = self.frames if self.spec.t2i_frames == "independent" else 1
                 kw["num_images_per_prompt"] = per_video
-            with torch.inference_mode():
+            self._count_truncated(chunk)
+            with torch.inference_mode(), quiet_libraries():
                 out = self.pipe(**kw)
             raw = split_videos(_frames_of(out), len(chunk), per_video)
             for i, r in enumerate(raw):
@@ -361,6 +403,25 @@ class DiffusersGenerator(Generator):
                 videos.append(v)
         return videos
 
+    def _count_truncated(self, prompts: list[str]) -> None:
+        """Count prompts longer than the pipeline tokenizer's limit (the pipeline truncates them
+        with one log line each, silenced by quiet_libraries; the count goes to metadata)."""
+        tok = getattr(self.pipe, "tokenizer", None)
+        limit = getattr(tok, "model_max_length", None)
+        if tok is None or not isinstance(limit, int) or limit <= 0 or limit > 1_000_000:
+            return
+        try:
+            with quiet_libraries():
+                lengths = [len(ids) for ids in tok(list(prompts), truncation=False)["input_ids"]]
+        except Exception:  # noqa: BLE001 - a tokenizer we cannot query: nothing to record
+            return
+        n = sum(1 for n_ids in lengths if n_ids > limit)
+        if n:
+            self.truncated_prompts += n
+            note = f"prompts longer than the tokenizer's {limit} tokens are truncated by the pipeline"
+            if note not in self.notes:
+                self.notes.append(note)
+
     def metadata(self) -> dict:
         import diffusers
 
@@ -369,7 +430,7 @@ class DiffusersGenerator(Generator):
                    "model_path": str(self.model_path) if self.model_path else None,
                    "dtype": self.spec.dtype, "mode": self.spec.mode,
                    "call": self._call_kwargs(), "diffusers_version": diffusers.__version__,
-                   "notes": list(self.notes)})
+                   "truncated_prompts": self.truncated_prompts, "notes": list(self.notes)})
         return md
 
     def close(self) -> None:

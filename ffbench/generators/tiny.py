@@ -24,6 +24,11 @@ __all__ = [
     "build_tiny_text_to_video",
     "build_tiny_animatediff",
     "tiny_toml",
+    "BUILTIN_SCHEME",
+    "BUILTIN_MODELS",
+    "is_builtin",
+    "builtin_dir",
+    "ensure_builtin",
 ]
 
 RANDOM_WEIGHTS_MARKER = "ffbench_random_weights.json"
@@ -199,3 +204,69 @@ dtype = "float32"
 num_inference_steps = {steps}
 guidance_scale = 7.5
 """
+
+
+# --- built-in tiny pipelines, addressed from a TOML as model = "ffbench:<name>" ---------------
+# Why: the registered tiny models (baselines `tiny-diffusers`, `tiny-animatediff`) must run by
+# name on a fresh machine with nothing downloaded. Their `model` is not a hub id but a recipe
+# from this module, built once with a fixed seed into $FFBENCH_HOME/tiny-models/<name>-seed0/
+# (a few seconds), then loaded like any local diffusers directory; the marker file keeps the
+# random-weights check of ffbench.generators.diffusers in force.
+
+BUILTIN_SCHEME = "ffbench:"
+BUILTIN_MODELS = {"tiny-text-to-video": build_tiny_text_to_video,
+                  "tiny-animatediff": build_tiny_animatediff}
+BUILTIN_SEED = 0
+
+
+def is_builtin(model: str) -> bool:
+    return isinstance(model, str) and model.startswith(BUILTIN_SCHEME)
+
+
+def _builtin_name(model: str, src: str) -> str:
+    from ..errors import ConfigError
+
+    name = model[len(BUILTIN_SCHEME):]
+    if name not in BUILTIN_MODELS:
+        raise ConfigError(f"{src}: model {model!r}: unknown built-in tiny pipeline {name!r}; known: "
+                          + ", ".join(BUILTIN_SCHEME + k for k in BUILTIN_MODELS))
+    return name
+
+
+def builtin_dir(model: str, src: str = "<config>") -> Path:
+    """Where `ffbench:<name>` lives once built (it may not exist yet)."""
+    from ..weights import home
+
+    return home() / "tiny-models" / f"{_builtin_name(model, src)}-seed{BUILTIN_SEED}"
+
+
+def ensure_builtin(model: str, src: str = "<config>") -> Path:
+    """The directory of built-in tiny pipeline `model` (`ffbench:<name>`), building it first if
+    needed: into a temp folder beside it, then renamed, so concurrent builds and a kill midway
+    never leave half a pipeline. Random weights, fixed seed; nothing is downloaded."""
+    import shutil
+    import tempfile
+
+    target = builtin_dir(model, src)
+    if (target / "model_index.json").is_file() and (target / RANDOM_WEIGHTS_MARKER).is_file():
+        return target
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(dir=target.parent, prefix=f".{target.name}."))
+    try:
+        from .diffusers import quiet_libraries
+
+        with quiet_libraries():
+            BUILTIN_MODELS[_builtin_name(model, src)](tmp, seed=BUILTIN_SEED)
+        if target.exists():  # an incomplete earlier build (no marker): replace it
+            if (target / RANDOM_WEIGHTS_MARKER).is_file():
+                return target
+            shutil.rmtree(target)
+        try:
+            tmp.rename(target)
+        except OSError:  # another process won the race
+            if not (target / RANDOM_WEIGHTS_MARKER).is_file():
+                raise
+    finally:
+        if tmp.exists():
+            shutil.rmtree(tmp, ignore_errors=True)
+    return target

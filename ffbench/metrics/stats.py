@@ -20,9 +20,7 @@ import hashlib
 import io
 import json
 import logging
-import os
 import pickle
-import tempfile
 import zipfile
 import zlib
 from dataclasses import dataclass, field
@@ -101,20 +99,14 @@ class GaussianStats:
         full, read-only, no such folder) is a StatsError naming the file."""
         path = Path(path)
         meta = dict(self.meta, format_version=FORMAT_VERSION)
-        tmp = None
+        from ..fileio import atomic_path  # temp + rename, and the usual 0666 & ~umask mode
+
         try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-            with os.fdopen(fd, "wb") as fh:
+            with atomic_path(path, suffix=".tmp") as tmp, open(tmp, "wb") as fh:
                 np.savez(fh, sum=self.sum, sum_outer=self.sum_outer, n=np.int64(self.n),
                          meta=np.array(json.dumps(meta, sort_keys=True)))
-            os.replace(tmp, path)
-        except BaseException as e:
-            if tmp is not None and os.path.exists(tmp):
-                os.unlink(tmp)
-            if isinstance(e, OSError):
-                raise StatsError(f"{path}: cannot write statistics ({e.strerror or e})") from e
-            raise
+        except OSError as e:
+            raise StatsError(f"{path}: cannot write statistics ({e.strerror or e})") from e
         return path
 
     @classmethod

@@ -2,6 +2,8 @@
 
 The names below live here, free of torch, so that `ffbench profile --help` stays fast.
 """
-from ..fusionframes.modes import DECODER_VARIANTS  # noqa: F401  (torch-free, re-exported)
+from ..fusionframes.modes import DECODER_VARIANTS  # torch-free
 
 STAGES = ("text_encoder", "keyframes", "interpolation", "mfi", "decoder", "pipeline")
+
+__all__ = ["STAGES", "DECODER_VARIANTS"]

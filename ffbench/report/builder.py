@@ -158,7 +158,7 @@ def parse_formats(formats) -> list[str]:
 
 
 def build_report(run_dirs, out_dir, formats=FORMATS, profile_dir=None, store=None,
-                 max_videos_per_run: int = 24) -> Path:
+                 max_videos_per_run: int = 24, quiet: bool = False) -> Path:
     """Write the report for `run_dirs` (and `store`: a ResultsStore or URL) into `out_dir`.
 
     Always writes tables/ in the requested text formats (md, latex -> .tex, csv) and plots/
@@ -194,7 +194,8 @@ def build_report(run_dirs, out_dir, formats=FORMATS, profile_dir=None, store=Non
         from .html import write_html
 
         return write_html(out, tables=tables, figures=figures, infos=infos, runs=runs,
-                          scores=scores, profile=profile, max_videos_per_run=max_videos_per_run)
+                          scores=scores, profile=profile, max_videos_per_run=max_videos_per_run,
+                          quiet=quiet)
     return out / "tables"
 
 

@@ -4,6 +4,20 @@ Jinja2 with autoescape on (prompts and model names are user text). Videos and po
 into assets/ (mp4 for the <video> element, the run's poster jpg, or one made from the middle
 frame when the run has none); plots are linked PNGs with their SVG beside them; CSS is inline.
 A banner sits at the top whenever any number or video comes from random weights.
+
+Layout rules (issue 22; checked in headless Chromium by tests/report/test_report_layout.py, which
+measures boxes rather than looking for load errors):
+- metric headers such as `fvd@stylegan-v-2048x16↓` wrap at `@`, `-`, `_` and `/` (`<wbr>`), so
+  neighbouring headers never overlap;
+- every table sits in a `.card` that scrolls horizontally (`overflow-x: auto`) when the table is
+  wider than the page: the page itself never scrolls sideways;
+- the profile table shows chosen columns with human labels (`PROFILE_COLUMNS`); the full rows
+  stay in profile.json / profile.csv;
+- videos are `preload="none"` with a poster, so opening the report fetches posters only;
+- prompts longer than `PROMPT_CHARS` are cut with "…" (full text in the `title`, shown on hover)
+  and clamped to a few lines by CSS, so a 10,000-character prompt cannot stretch the video grid;
+  a prompt that an encoder truncated (a sample JSON with `prompt_truncated: true`, e.g. CLIP's
+  77 tokens) is tagged "truncated" in the grid.
 """
 from __future__ import annotations
 
@@ -16,6 +30,57 @@ from .. import __version__ as ffbench_version
 from .layouts import normalize_scores
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
+PROMPT_CHARS = 240  # longer prompts are cut in the grid; the full text is the cell's title
+
+# profile.json field -> column label; the table shows these (in this order) when present
+PROFILE_COLUMNS = {
+    "model": "Model", "stage": "Stage", "variant": "Variant", "pass": "Pass", "preset": "Preset",
+    "device": "Device", "height": "Height", "width": "Width", "keyframes": "Keyframes",
+    "fps": "FPS mode", "steps": "Steps", "guidance": "CFG", "decoder": "Decoder",
+    "frames_in": "Frames in", "frames_out": "Frames out", "batch": "Batch", "calls": "Calls",
+    "flops_per_call": "FLOPs per call", "flops": "FLOPs", "params": "Parameters",
+    "weights_bytes_fp16": "Weights (fp16)", "weights_bytes_fp32": "Weights (fp32)",
+    "activation_bytes": "Largest activation", "seconds": "Time (s)",
+}
+_BYTES_COLUMNS = {"weights_bytes_fp16", "weights_bytes_fp32", "weights_bytes_bf16", "activation_bytes"}
+
+
+def wrap_points(text) -> str:
+    """Escaped `text` with a line-break opportunity (<wbr>) after `@`, `-`, `_` and `/`: long
+    metric@protocol headers wrap there instead of overflowing into their neighbours."""
+    import re
+
+    from markupsafe import Markup, escape
+
+    parts = re.split(r"(?<=[@\-_/])", str(text))
+    return Markup("<wbr>").join(escape(p) for p in parts)
+
+
+def short_prompt(text: str, limit: int = PROMPT_CHARS) -> str:
+    """The prompt as shown in the grid: at most `limit` characters, cut with "…"."""
+    text = " ".join(str(text).split())
+    return text if len(text) <= limit else text[:limit - 1].rstrip() + "…"
+
+
+def _profile_table(profile: list[dict], limit: int = 200) -> tuple[list[dict], list[dict]]:
+    """(columns [{key, label}], rows [{key: formatted text}]) of the profile section."""
+    rows = profile[:limit]
+    present = {k for r in rows for k, v in r.items() if v is not None}
+    columns = [{"key": k, "label": label} for k, label in PROFILE_COLUMNS.items() if k in present]
+    out = []
+    for r in rows:
+        out.append({c["key"]: (_bytes(r.get(c["key"])) if c["key"] in _BYTES_COLUMNS
+                               else _num(r.get(c["key"]))) for c in columns})
+    return columns, out
+
+
+def _bytes(value) -> str:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return "" if value is None else str(value)
+    for scale, suffix in ((2 ** 40, "TiB"), (2 ** 30, "GiB"), (2 ** 20, "MiB"), (2 ** 10, "KiB")):
+        if abs(value) >= scale:
+            return f"{value / scale:.1f} {suffix}"
+    return f"{value:.0f} B"
 
 
 def _env():
@@ -26,6 +91,7 @@ def _env():
                              undefined=jinja2.StrictUndefined, trim_blocks=True,
                              lstrip_blocks=True)
     env.filters["num"] = _num
+    env.filters["wrap_points"] = wrap_points
     return env
 
 
@@ -55,9 +121,15 @@ def table_view(table) -> dict:
                      "measured": g == "Measured (ffbench)"})
     short = {"results": "Results"}.get(table.key) or table.key.replace("table", "Table ")
     return {"key": table.key, "short": short, "title": table.title, "notes": table.notes,
-            "headers": [{"text": table.header(c), "numeric": c in table.metrics}
-                        for c in table.columns],
+            "headers": [{"text": table.header(c), "numeric": c in table.metrics,
+                         "label": _column_label(c)} for c in table.columns],
             "rows": rows, "random_weights": table.random_weights}
+
+
+def _column_label(column: str) -> str | None:
+    """A readable title for a metric@protocol header (shown on hover), else None."""
+    metric, at, protocol = str(column).partition("@")
+    return f"{metric} under protocol {protocol}" if at else None
 
 
 def _poster(src_jpg: Path, mp4: Path, npy: Path, dst: Path) -> bool:
@@ -77,14 +149,20 @@ def _poster(src_jpg: Path, mp4: Path, npy: Path, dst: Path) -> bool:
         return False
 
 
-def _videos(out: Path, infos, max_per_run: int):
+def _videos(out: Path, infos, max_per_run: int, quiet: bool = False):
     """Grid rows (one per prompt, in first-seen order) x columns (one per run)."""
+    from ..progress import progress
+
+    bar = progress(total=sum(min(len(i.samples), max_per_run) for i in infos), desc="report videos",
+                   unit="video", quiet=quiet)
     columns = []
+    truncated: set[str] = set()
     by_prompt: dict[str, dict[int, list[dict]]] = {}
     for k, info in enumerate(infos):
         columns.append({"model": info.model, "run_id": info.run_id,
                         "random_weights": info.random_weights})
         for sample in info.samples[:max_per_run]:
+            bar.update(1)
             sid = str(sample.get("sample_id", ""))
             mp4 = info.path / "samples" / f"{sid}.mp4"
             if not sid or not mp4.is_file():
@@ -103,8 +181,13 @@ def _videos(out: Path, infos, max_per_run: int):
                     "random_weights": bool(sample.get("random_weights"))}
             prompt = str(sample.get("prompt", sid))
             by_prompt.setdefault(prompt, {}).setdefault(k, []).append(cell)
-    rows = [{"prompt": p, "cells": [cells.get(k, []) for k in range(len(infos))]}
+            if sample.get("prompt_truncated"):
+                truncated.add(prompt)
+    rows = [{"prompt": p, "prompt_short": short_prompt(p),
+             "prompt_cut": short_prompt(p) != " ".join(p.split()), "truncated": p in truncated,
+             "cells": [cells.get(k, []) for k in range(len(infos))]}
             for p, cells in by_prompt.items()]
+    bar.close()
     return columns, rows
 
 
@@ -143,9 +226,9 @@ def _extra_error(score) -> str:
 
 
 def write_html(out: Path, tables, figures, infos, runs, scores, profile,
-               max_videos_per_run: int = 24) -> Path:
+               max_videos_per_run: int = 24, quiet: bool = False) -> Path:
     out = Path(out)
-    columns, video_rows = _videos(out, infos, max_videos_per_run)
+    columns, video_rows = _videos(out, infos, max_videos_per_run, quiet)
     meta = _metadata(infos, runs, scores)
     sc = normalize_scores(scores)
     random_any = (any(m["random_weights"] for m in meta) or any(i.random_weights for i in infos)
@@ -162,15 +245,13 @@ def write_html(out: Path, tables, figures, infos, runs, scores, profile,
         "n_failed": sum(int(m["n_failed"] or 0) for m in meta),
         "protocols": sorted({(r["protocol"], r["protocol_hash"][:12]) for r in sc.to_dict("records")}),
     }
+    profile_columns, profile_rows = _profile_table(profile)
     html = _env().get_template("report.html.j2").render(
         title="ffbench report", generated=datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
         ffbench_version=ffbench_version, random_any=random_any, random_models=random_models,
         summary=summary, tables=[table_view(t) for t in tables], figures=figs,
         video_columns=columns, video_rows=video_rows, runs=meta,
-        profile_rows=profile[:200], profile_columns=list(dict.fromkeys(
-            k for r in profile[:200] for k in r)))
-    path = out / "index.html"
-    tmp = out / ".index.html.tmp"
-    tmp.write_text(html, encoding="utf-8")
-    tmp.replace(path)
-    return path
+        profile_rows=profile_rows, profile_columns=profile_columns)
+    from ..fileio import atomic_write_text
+
+    return atomic_write_text(out / "index.html", html)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from dataclasses import dataclass, field
 
 ARROWS = {"max": "↑", "min": "↓"}
@@ -21,6 +22,18 @@ def _is_missing(value) -> bool:
     return value is None or (isinstance(value, float) and math.isnan(value))
 
 
+_MD_TAG = re.compile(r"<(?=[A-Za-z/!?])")  # what CommonMark may read as the start of raw HTML
+
+
+def md_escape(text) -> str:
+    """User text (model names, prompts, notes) made inert in a Markdown table cell: `|` cannot
+    split the cell, `<script>`-like tags print as text (`&lt;script>`; a lone `<` as in
+    "< 1/3" is left alone, CommonMark never reads it as HTML), newlines become spaces."""
+    s = str(text).replace("\\", "\\\\").replace("|", "\\|")
+    s = s.replace("\r\n", " ").replace("\n", " ").replace("\r", " ")
+    return _MD_TAG.sub("&lt;", s)
+
+
 def _cell(value, precision: int = 4) -> str:
     if _is_missing(value):
         return "–"
@@ -28,14 +41,14 @@ def _cell(value, precision: int = 4) -> str:
         return "yes" if value else "no"
     if isinstance(value, float):
         return f"{value:.{precision}f}"
-    return str(value).replace("|", "\\|").replace("\n", " ")
+    return " ".join(str(value).splitlines())  # plain text; each format escapes it its own way
 
 
 def to_markdown(df, precision: int = 4) -> str:
-    cols = [str(c) for c in df.columns]
+    cols = [md_escape(c) for c in df.columns]
     lines = ["| " + " | ".join(cols) + " |", "|" + "|".join("---" for _ in cols) + "|"]
     for row in df.itertuples(index=False):
-        lines.append("| " + " | ".join(_cell(v, precision) for v in row) + " |")
+        lines.append("| " + " | ".join(md_escape(_cell(v, precision)) for v in row) + " |")
     return "\n".join(lines)
 
 
@@ -123,18 +136,18 @@ class ReportTable:
     def to_markdown(self) -> str:
         best = {c: self.best_rows(c) for c in self.metrics}
         lines = [f"**{self.title}**", ""]
-        heads = [self.header(c).replace("|", "\\|") for c in self.columns]
+        heads = [md_escape(self.header(c)) for c in self.columns]
         lines.append("| " + " | ".join(heads) + " |")
         lines.append("|" + "|".join("---:" if c in self.metrics else "---" for c in self.columns) + "|")
         group = None
         for i in range(len(self.rows)):
             g = self.rows[i].get("_group")
             if g is not None and g != group:
-                lines.append("| " + " | ".join([f"*{g}*"] + [""] * (len(self.columns) - 1)) + " |")
+                lines.append("| " + " | ".join([f"*{md_escape(g)}*"] + [""] * (len(self.columns) - 1)) + " |")
                 group = g
             cells = []
             for c in self.columns:
-                t = self.text(i, c).replace("|", "\\|")
+                t = md_escape(self.text(i, c))
                 cells.append(f"**{t}**" if i in best.get(c, ()) else t)
             lines.append("| " + " | ".join(cells) + " |")
         if self.notes:

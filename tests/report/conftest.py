@@ -143,3 +143,10 @@ def profile_dir(tmp_path) -> Path:
              {"model": "fusionframes", "stage": "movq_decoder", "flops": 3.0e13, "params": 5.56e8}]
     (d / "profile.json").write_text(json.dumps(rows))
     return d
+
+
+@pytest.fixture
+def make_run_dir():
+    """`write_run_dir` for tests that need runs of their own (`from conftest import` is ambiguous
+    across test folders)."""
+    return write_run_dir

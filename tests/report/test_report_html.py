@@ -18,6 +18,9 @@ from _report_browser import Browser, find_chromium
 
 WAIT_MEDIA = """(async () => {
   const vids = [...document.querySelectorAll('video')];
+  const preloads = vids.map(v => v.getAttribute('preload'));
+  // preload="none" (posters only until played): load each clip now to check that it decodes
+  vids.forEach(v => { v.preload = 'auto'; v.load(); });
   const imgs = [...document.images];
   const deadline = Date.now() + 20000;
   const pending = () => vids.some(v => v.readyState < 2 && !v.error) ||
@@ -32,6 +35,7 @@ WAIT_MEDIA = """(async () => {
       const im = new Image(); im.onload = () => res({src: v.poster, ok: im.naturalWidth > 0});
       im.onerror = () => res({src: v.poster, ok: false}); im.src = v.poster; }))),
     banner: !!document.getElementById('random-weights-banner'),
+    preloads,
     text: document.body.innerText,
   };
 })()"""
@@ -78,6 +82,7 @@ def test_html_report_in_chromium(chromium, run_dirs, profile_dir, fixed_store, t
     assert len(state["images"]) >= 6 and all(i["ok"] for i in state["images"]), state["images"]
     # 2 runs x 2 prompts; every video decodes at least its current frame (HAVE_CURRENT_DATA)
     assert len(state["videos"]) == 4
+    assert state["preloads"] == ["none"] * 4  # nothing fetched until asked (issue 22)
     for v in state["videos"]:
         assert v["error"] is None and v["ready"] >= 2, v
         assert v["controls"] and v["muted"] and v["loop"] and v["poster"], v

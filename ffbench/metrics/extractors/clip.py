@@ -85,6 +85,8 @@ class CLIPExtractor(nn.Module):
         self.mean, self.std = tuple(mean), tuple(std)
         self.context_length = context_length
         self.preprocess_backend = preprocess_backend
+        # per prompt of the last encode_texts call: was it cut to context_length tokens?
+        self.last_truncated: list[bool] = []
 
     # --- construction ----------------------------------------------------------------------
 
@@ -119,6 +121,7 @@ class CLIPExtractor(nn.Module):
             model = clip.model.CLIP(**cfg)
         model = model.float().to(device or "cpu")
         return cls(model, f"tiny-random-vit (seed {seed})", random_weights=True,
+                   weights_sha256=f"random-seed-{seed}",  # as I3D/C3D: never "" (issue 22)
                    image_size=cfg["image_resolution"], context_length=cfg["context_length"])
 
     @classmethod
@@ -168,8 +171,10 @@ class CLIPExtractor(nn.Module):
 
     @torch.inference_mode()
     def encode_texts(self, prompts: Sequence[str], batch_size: int = 256) -> tuple[torch.Tensor, int]:
-        """Prompts -> (unit-norm float32 embeddings [P,D], number of truncated prompts)."""
+        """Prompts -> (unit-norm float32 embeddings [P,D], number of truncated prompts); which
+        prompts were cut is kept in `last_truncated` (one bool per prompt) for the results."""
         tokens, truncated = self.tokenize(prompts)
+        self.last_truncated = list(truncated)
         out = [F.normalize(self.model.encode_text(tokens[i:i + batch_size].to(self.device)).float(), dim=-1)
                for i in range(0, tokens.shape[0], batch_size)]
         return torch.cat(out), sum(truncated)
