@@ -28,7 +28,8 @@ from __future__ import annotations
 import functools
 from pathlib import Path
 
-FPS_MODES = ("low", "medium", "high")
+from ..fusionframes.modes import FPS_MODES
+
 _FF_OPTIONS = ("prompt", "weights", "tiny", "negative_prompt")
 
 
@@ -113,8 +114,7 @@ def _handler(generic, args) -> int:
 
 def _fusionframes_args(args, cfg):
     from ..errors import ConfigError
-    from ..fusionframes.interpolation import FPS, output_frames
-    from ..fusionframes.pipeline import register_with_generators
+    from ..fusionframes.modes import FPS, output_frames
 
     if args.prompt and args.prompts:
         raise ConfigError("give --prompt or --prompts, not both")
@@ -136,7 +136,6 @@ def _fusionframes_args(args, cfg):
         args.prompts = str(prompts_file)
     if args.tiny:
         args.random_weights = True
-    register_with_generators()
 
     table = dict(cfg.fusionframes or {})
     if args.tiny:

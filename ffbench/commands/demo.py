@@ -25,6 +25,7 @@ def register(subparsers) -> None:
     p.add_argument("--out", default="demo_out", help="output directory (default: demo_out)")
     p.add_argument("--n", type=int, default=16, help="demo prompts per model (default: 16)")
     p.add_argument("--seed", type=int, default=0, help="run seed (default: 0)")
-    p.add_argument("--steps", type=int, default=8, help="sampler steps of the tiny generators")
+    p.add_argument("--steps", type=int, default=None,
+                   help="sampler steps of the tiny generators (default: the models' own, 4)")
     p.add_argument("--no-profile", action="store_true", help="skip the cost profile")
     p.add_argument("--quiet", action="store_true", help="no progress output")

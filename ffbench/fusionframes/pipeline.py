@@ -26,7 +26,6 @@ models (tests).
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -45,7 +44,7 @@ from .mfi import MFIInterpolator, mfi_config
 from .unet import UNetConfig, build_unet
 
 __all__ = ["FusionFramesOutput", "FusionFramesPipeline", "PIPELINE_PRESETS", "RELEASED_TEMPORAL",
-           "RELEASED_DECODERS", "pipeline_factory", "component_config", "size_multiple"]
+           "RELEASED_DECODERS", "component_config", "size_multiple"]
 
 RELEASED_TEMPORAL = "conv1d_attn1d_blocks"
 # decoder variant -> weights registry name of its released file
@@ -331,75 +330,3 @@ class FusionFramesPipeline:
 
 def _cfg_dict(cfg: UNetConfig) -> dict:
     return {k: list(v) if isinstance(v, tuple) else v for k, v in cfg.to_dict().items()}
-
-
-# ---------------------------------------------------------------------- generator adapter
-_DTYPES = {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16}
-
-
-class _AdapterPipe:
-    """What ffbench.generators.fusionframes expects: ``pipe(prompts, seeds, **call)`` -> videos."""
-
-    def __init__(self, pipeline: FusionFramesPipeline, options):
-        self.pipeline = pipeline
-        self.options = options
-        self.last_metadata: dict | None = None
-
-    def __call__(self, prompts: Sequence[str], seeds: Sequence[int], **call) -> list:
-        o = self.options
-        kw = dict(negative_prompt=o.negative_prompt, width=o.width, height=o.height, fps=o.fps_mode,
-                  steps=o.steps, guidance_scale=o.guidance_scale,
-                  interpolation_guidance_scale=o.interpolation_guidance_scale, num_keyframes=o.keyframes)
-        call = dict(call)
-        if "num_inference_steps" in call:  # the generic CLI's --steps / --guidance names
-            kw["steps"] = int(call.pop("num_inference_steps"))
-        kw.update(call)
-        out = self.pipeline(list(prompts), seed=list(seeds), **kw)
-        self.last_metadata = out.metadata
-        return out.videos
-
-
-def _weights_arg(value: str | None):
-    """An options ``*_weights`` value: a registry name (default location) or a path."""
-    from ..weights import REGISTRY
-
-    return None if value is None or value in REGISTRY else value
-
-
-def pipeline_factory(options, *, device, random_weights: bool):
-    """Factory for ffbench.generators.fusionframes (``set_default_pipeline_factory``).
-
-    ``random_weights=True`` builds the ``tiny`` preset (random full-size weights are of no use for
-    generation; full-size costs are measured on the meta device by ffbench.profiling). Otherwise
-    the released files, located by the options' ``*_weights`` (registry names or paths).
-    ``options.dtype`` applies on CUDA; CPUs run float32.
-    """
-    device = torch.device(device)
-    dtype = _DTYPES[options.dtype] if device.type == "cuda" else torch.float32
-    temporal = options.variant.replace("-", "_")
-    interpolation = getattr(options, "interpolation", "fusionframes")
-    if random_weights:
-        pipe = FusionFramesPipeline.tiny(0, temporal=temporal, interpolation=interpolation,
-                                         device=device, dtype=dtype)
-    elif interpolation != "fusionframes":
-        raise ConfigError(f"interpolation = {interpolation!r} has no released weights (the paper's "
-                          "masked-frame interpolation was never published): use random weights "
-                          "(--random-weights / --tiny) to run it, or `ffbench profile` for its cost")
-    else:
-        # a registry name selects the decoder (1.1's video MoVQ or the 1.0 image MoVQ); a path
-        # is taken as the image MoVQ's file
-        decoder = "conv3x3x3_attn" if options.movq_weights == RELEASED_DECODERS["conv3x3x3_attn"] else "image"
-        files = {"fusionframes_keyframe": _weights_arg(options.keyframe_weights),
-                 "fusionframes_interpolation": _weights_arg(options.interpolation_weights),
-                 "flan_ul2_encoder": _weights_arg(options.text_encoder_weights),
-                 RELEASED_DECODERS[decoder]: _weights_arg(options.movq_weights)}
-        pipe = FusionFramesPipeline.from_pretrained(None, temporal=temporal, decoder=decoder, device=device,
-                                                    dtype=dtype, files={k: v for k, v in files.items() if v})
-    return _AdapterPipe(pipe, options)
-
-
-def register_with_generators() -> None:
-    """Make ``ffbench generate fusionframes`` / load_generator('fusionframes') use this pipeline."""
-    from ..generators.fusionframes import set_default_pipeline_factory
-
-    set_default_pipeline_factory(pipeline_factory)

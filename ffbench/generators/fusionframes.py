@@ -12,9 +12,10 @@ does not depend on batch composition), produce exactly `options.output_frames` f
 WeightsMissing when absent) unless `random_weights` is true. `call` is the TOML's
 [fusionframes.call] table (extra keyword arguments passed through unchanged).
 
-Wiring: `set_default_pipeline_factory(fn)` (once, e.g. in ffbench.fusionframes.pipeline), or
-pass `pipeline_factory=` to `FusionFramesGenerator`. Until then, building this generator raises
-a clear error instead of producing anything.
+The default factory (`pipeline_factory`, below) builds our FusionFramesPipeline
+(ffbench.fusionframes, imported when the generator is built: it is heavy); tests and other
+implementations pass `pipeline_factory=` or call `set_default_pipeline_factory(fn)`. The
+dependency points one way: generators/ uses fusionframes/, which knows nothing of generators/.
 """
 from __future__ import annotations
 
@@ -27,7 +28,7 @@ from .base import Generator
 from .config import ModelConfig
 
 __all__ = ["FusionFramesOptions", "FusionFramesGenerator", "set_default_pipeline_factory",
-           "output_frames"]
+           "pipeline_factory", "output_frames"]
 
 
 _default_factory: Callable | None = None
@@ -105,9 +106,7 @@ class FusionFramesGenerator(Generator):
                 f"{src}: [video] says {v.frames}x{v.height}x{v.width} but [fusionframes] gives "
                 f"{self.options.output_frames}x{self.options.height}x{self.options.width} "
                 f"({self.options.keyframes} keyframes, fps_mode {self.options.fps_mode!r})")
-        factory = pipeline_factory or _default_factory
-        if factory is None:  # our own pipeline, imported late: it is heavy
-            from ..fusionframes.pipeline import pipeline_factory as factory
+        factory = pipeline_factory or _default_factory or globals()["pipeline_factory"]
         self.pipe = factory(self.options, device=self.device, random_weights=self.random_weights)
 
     def _generate(self, prompts: list[str], seeds: list[int]) -> list:
@@ -122,3 +121,69 @@ class FusionFramesGenerator(Generator):
 
     def close(self) -> None:
         self.pipe = None
+
+
+# ---------------------------------------------------------------------- our pipeline
+class _AdapterPipe:
+    """FusionFramesPipeline as a factory pipe: ``pipe(prompts, seeds, **call)`` -> videos."""
+
+    def __init__(self, pipeline, options):
+        self.pipeline = pipeline
+        self.options = options
+        self.last_metadata: dict | None = None
+
+    def __call__(self, prompts: list[str], seeds: list[int], **call) -> list:
+        o = self.options
+        kw = dict(negative_prompt=o.negative_prompt, width=o.width, height=o.height, fps=o.fps_mode,
+                  steps=o.steps, guidance_scale=o.guidance_scale,
+                  interpolation_guidance_scale=o.interpolation_guidance_scale, num_keyframes=o.keyframes)
+        call = dict(call)
+        if "num_inference_steps" in call:  # the generic CLI's --steps / --guidance names
+            kw["steps"] = int(call.pop("num_inference_steps"))
+        kw.update(call)
+        out = self.pipeline(list(prompts), seed=list(seeds), **kw)
+        self.last_metadata = out.metadata
+        return out.videos
+
+
+def _weights_arg(value: str | None):
+    """An options ``*_weights`` value: a registry name (default location) or a path."""
+    from ..weights import REGISTRY
+
+    return None if value is None or value in REGISTRY else value
+
+
+def pipeline_factory(options, *, device, random_weights: bool):
+    """The default factory: ffbench.fusionframes.FusionFramesPipeline.
+
+    ``random_weights=True`` builds the ``tiny`` preset (random full-size weights are of no use for
+    generation; full-size costs are measured on the meta device by ffbench.profiling). Otherwise
+    the released files, located by the options' ``*_weights`` (registry names or paths).
+    ``options.dtype`` applies on CUDA; CPUs run float32.
+    """
+    import torch
+
+    from ..fusionframes.pipeline import RELEASED_DECODERS, FusionFramesPipeline
+
+    device = torch.device(device)
+    dtype = getattr(torch, options.dtype) if device.type == "cuda" else torch.float32
+    temporal = options.variant.replace("-", "_")
+    interpolation = getattr(options, "interpolation", "fusionframes")
+    if random_weights:
+        pipe = FusionFramesPipeline.tiny(0, temporal=temporal, interpolation=interpolation,
+                                         device=device, dtype=dtype)
+    elif interpolation != "fusionframes":
+        raise ConfigError(f"interpolation = {interpolation!r} has no released weights (the paper's "
+                          "masked-frame interpolation was never published): use random weights "
+                          "(--random-weights / --tiny) to run it, or `ffbench profile` for its cost")
+    else:
+        # a registry name selects the decoder (1.1's video MoVQ or the 1.0 image MoVQ); a path
+        # is taken as the image MoVQ's file
+        decoder = "conv3x3x3_attn" if options.movq_weights == RELEASED_DECODERS["conv3x3x3_attn"] else "image"
+        files = {"fusionframes_keyframe": _weights_arg(options.keyframe_weights),
+                 "fusionframes_interpolation": _weights_arg(options.interpolation_weights),
+                 "flan_ul2_encoder": _weights_arg(options.text_encoder_weights),
+                 RELEASED_DECODERS[decoder]: _weights_arg(options.movq_weights)}
+        pipe = FusionFramesPipeline.from_pretrained(None, temporal=temporal, decoder=decoder, device=device,
+                                                    dtype=dtype, files={k: v for k, v in files.items() if v})
+    return _AdapterPipe(pipe, options)

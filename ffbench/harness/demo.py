@@ -20,29 +20,9 @@ from ..errors import ConfigError
 
 __all__ = ["DemoOptions", "run_demo"]
 
-# Demo-sized FusionFrames: the pipeline's tiny preset, 15 keyframes, one interpolation pass
-# (fps "medium": 15 -> 57 frames) at 64x64 with few sampler steps, so that 16 videos take
-# about a minute on two CPU cores.
-_FUSIONFRAMES_TOML = """# FusionFrames tiny preset with RANDOM weights: the ffbench demo only.
-name = "fusionframes-tiny"
-kind = "fusionframes"
-display_name = "FusionFrames tiny (random weights)"
-random_weights = true
-
-[video]
-frames = 57
-height = 64
-width = 64
-fps = 8
-
-[fusionframes]
-keyframes = 15
-fps_mode = "medium"
-height = 64
-width = 64
-steps = {steps}
-dtype = "float32"
-"""
+# the registered tiny models (ffbench/resources/baselines/*.toml), random weights, explicitly:
+# what a new user runs by name (`ffbench run --model fusionframes-tiny ...`)
+DEMO_MODELS = ("fusionframes-tiny", "tiny-diffusers")
 
 
 @dataclass(frozen=True)
@@ -50,7 +30,7 @@ class DemoOptions:
     out: Path = Path("demo_out")
     n: int = 16  # the whole embedded demo set
     seed: int = 0
-    steps: int = 8  # sampler steps of both tiny generators
+    steps: int | None = None  # sampler steps of both tiny generators (None: the models' own, 4)
     metrics: tuple[str, ...] = ("fvd@stylegan-v-2048x16", "is@c3d-ucf101", "clipsim@vit-b-32")
     profile: bool = True
     quiet: bool = False
@@ -61,30 +41,15 @@ def _say(opts: DemoOptions, msg: str) -> None:
         print(msg, flush=True)
 
 
-def _model_configs(opts: DemoOptions) -> dict[str, Path]:
-    """Write the two demo model TOMLs (and the tiny diffusers pipeline they point to)."""
-    from ..generators.tiny import build_tiny_text_to_video, tiny_toml
-
-    models = opts.out / "models"
-    models.mkdir(parents=True, exist_ok=True)
-    ff = models / "fusionframes-tiny.toml"
-    ff.write_text(_FUSIONFRAMES_TOML.format(steps=opts.steps))
-    t2v_dir = models / "tiny-t2v"
-    if not (t2v_dir / "model_index.json").exists():
-        build_tiny_text_to_video(t2v_dir, seed=opts.seed)
-    t2v = models / "tiny-t2v.toml"
-    t2v.write_text(tiny_toml(t2v_dir, frames=16, steps=opts.steps))  # FVD and IS need 16 frames
-    return {"fusionframes-tiny": ff, "tiny-t2v": t2v}
-
-
-def _evaluate(opts: DemoOptions, name: str, model_toml: Path, db: str) -> Path:
+def _evaluate(opts: DemoOptions, name: str, db: str) -> Path:
     from .config import parse_run_config
     from .rundir import RunDirError
     from .runner import run
 
     run_dir = opts.out / "runs" / name
     config = parse_run_config({
-        "model": str(model_toml.resolve()),
+        "model": name,
+        "model_overrides": {"steps": opts.steps} if opts.steps else {},
         "dataset": "demo",
         "n": opts.n,
         "seed": opts.seed,
@@ -175,12 +140,11 @@ def run_demo(opts: DemoOptions) -> Path:
     opts.out.mkdir(parents=True, exist_ok=True)
     db = str((opts.out / "results.db").resolve())
     _say(opts, f"ffbench demo -> {opts.out.resolve()}")
-    _say(opts, "[1/5] building the demo models (random weights, explicitly)")
-    models = _model_configs(opts)
+    _say(opts, f"[1/5] the registered tiny models {', '.join(DEMO_MODELS)} (random weights, explicitly)")
     run_dirs = []
-    for i, (name, toml) in enumerate(models.items(), start=1):
-        _say(opts, f"[2/5] generate + evaluate ({i}/{len(models)}): {name} on {opts.n} demo prompts")
-        run_dirs.append(_evaluate(opts, name, toml, db))
+    for i, name in enumerate(DEMO_MODELS, start=1):
+        _say(opts, f"[2/5] generate + evaluate ({i}/{len(DEMO_MODELS)}): {name} on {opts.n} demo prompts")
+        run_dirs.append(_evaluate(opts, name, db))
     _say(opts, "[3/5] MoVQ decoder variants on a small reconstruction set (paper Table 3)")
     _reconstruction(opts, db)
     profile_dir = None

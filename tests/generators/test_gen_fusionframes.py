@@ -98,7 +98,7 @@ def test_option_validation(extra, msg):
 
 
 def test_mfi_option_runs_with_random_weights_and_is_refused_without(monkeypatch):
-    from ffbench.fusionframes.pipeline import pipeline_factory
+    from ffbench.generators.fusionframes import pipeline_factory
 
     cfg = _cfg(keyframes=2, fps_mode="medium", h=32, w=32, steps=2, interpolation="mfi")
     gen = FusionFramesGenerator(cfg, pipeline_factory=pipeline_factory, random_weights=True, device="cpu")
