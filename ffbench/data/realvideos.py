@@ -157,15 +157,15 @@ def _loader(job, workers: int | None):
 def build_manifest(source, files=None, frames: bool = True, workers: int | None = None,
                    progress: bool = True) -> Manifest:
     """Manifest of a folder (all video files, recursively) or of given `files` under `source`."""
-    from tqdm import tqdm
+    from ..progress import progress as progress_bar
 
     root = Path(source)
     files = list_video_files(root) if files is None else [Path(f) for f in files]
     if not files:
         return Manifest(str(root), ())
     rows = []
-    for entry in tqdm(_loader(_ManifestJob(root, files, frames), workers), total=len(files),
-                      desc="manifest", unit="file", disable=not progress):
+    for entry in progress_bar(_loader(_ManifestJob(root, files, frames), workers), total=len(files),
+                      desc="manifest", unit="file", quiet=not progress):
         rows.append(ManifestEntry(**entry))
     return Manifest(str(root), tuple(sorted(rows, key=lambda e: e.path)))
 
@@ -259,7 +259,7 @@ class RealVideoSet:
         return len(self.files) if self.num_videos is None else min(self.num_videos, len(self.files))
 
     def __iter__(self) -> Iterator[RealClip]:
-        from tqdm import tqdm
+        from ..progress import progress as progress_bar
 
         stats = RealSetStats(listed=len(self.files), requested=self.num_videos, missing=self.missing)
         self.stats = stats
@@ -268,8 +268,8 @@ class RealVideoSet:
         if not self.files:
             self._finish(stats)
             return
-        bar = tqdm(total=len(self), desc=f"real videos {self.name}", unit="clip",
-                   disable=not self.progress)
+        bar = progress_bar(total=len(self), desc=f"real videos {self.name}", unit="clip",
+                           quiet=not self.progress)
         it = iter(_loader(_ClipJob(self.root, self.files, self.spec), self.workers))
         try:
             for r in it:

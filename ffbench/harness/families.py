@@ -205,13 +205,11 @@ class CLIPSIMFamily(Family):
         return None  # every frame
 
     def video_features(self, ext, video, prompt: str) -> np.ndarray:
-        """Per-frame cosines [T] float64 of one video and its prompt (unscaled)."""
-        import torch
+        """Per-frame cosines [T] float64 of one video and its prompt (unscaled): the metric's
+        own `frame_cosines`, so the CLIPSIM class and the engine agree exactly."""
+        from ..metrics.clipsim import frame_cosines
 
-        with torch.inference_mode():
-            text, _ = ext.encode_texts([prompt])
-            img = ext.encode_images(video)
-            return (img * text[0]).sum(-1).double().cpu().numpy()
+        return frame_cosines(ext, video, prompt)[0].numpy()
 
     def score(self, p, arrays, *, real=None, bootstrap=0, seed=0) -> dict:
         per = np.asarray([float(np.mean(c)) for c in arrays], dtype=np.float64) * float(p.scale)

@@ -108,8 +108,7 @@ def load_sample(rd: RunDir, it, clip_rule=None):
 def extract_features(rd: RunDir, items, spec: FeatureSpec, ext, config, *, progress=True,
                      desc=None) -> dict:
     """Features of `spec` for every generated item that lacks them; failures -> errors/<id>.json."""
-    from tqdm import tqdm
-
+    from ..progress import progress as progress_bar
     from .generate import check_max_failures, record_failure
 
     atomic_write_json(rd.root / "features" / f"{spec.key}.json",
@@ -118,8 +117,8 @@ def extract_features(rd: RunDir, items, spec: FeatureSpec, ext, config, *, progr
     ready = [it for it in items if rd.is_ready(it) and rd.failure(it.sample_id) is None]
     todo = [it for it in ready if not rd.has_feature(spec.key, it.sample_id)]
     counts = {"done": 0, "skipped": len(ready) - len(todo), "failed": 0}
-    bar = tqdm(total=len(ready), initial=counts["skipped"], desc=desc or f"features {spec.key}",
-               unit="video", disable=not progress, dynamic_ncols=True)
+    bar = progress_bar(total=len(ready), initial=counts["skipped"], desc=desc or f"features {spec.key}",
+                       unit="video", quiet=not progress)
 
     def fail(it, stage, e):
         record_failure(rd, it.sample_id, stage, f"{spec.key}: {type(e).__name__}: {e}",

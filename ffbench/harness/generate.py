@@ -140,14 +140,14 @@ def _call(gen, items):
 
 def generate_samples(rd: RunDir, items, gen, config, *, progress=True, desc="generate") -> dict:
     """Make every item not yet done; return counts {"done", "skipped", "failed"}."""
-    from tqdm import tqdm
+    from ..progress import progress as progress_bar
 
     info = model_info(gen)
     todo = [it for it in items if not rd.is_generated(it.sample_id) and rd.failure(it.sample_id) is None]
     counts = {"done": 0, "skipped": len(items) - len(todo), "failed": 0}
     check_max_failures(rd, config.max_failures)
-    bar = tqdm(total=len(items), initial=counts["skipped"], desc=desc, unit="video",
-               disable=not progress, dynamic_ncols=True)
+    bar = progress_bar(total=len(items), initial=counts["skipped"], desc=desc, unit="video",
+                       quiet=not progress)
     try:
         bs = config.batch_size
         for start in range(0, len(todo), bs):

@@ -29,7 +29,7 @@ from .. import protocols
 from .extractors.clip import CLIPExtractor
 from .extractors.clip_preprocess import pillow_version
 
-__all__ = ["CLIPSIM", "clipsim", "video_clipsim_scores"]
+__all__ = ["CLIPSIM", "clipsim", "video_clipsim_scores", "frame_cosines"]
 
 
 def _as_video_list(videos, where: str = "videos") -> list[torch.Tensor]:
@@ -65,32 +65,27 @@ def _as_prompts(prompts, n: int) -> list[str]:
 
 
 @torch.inference_mode()
+def frame_cosines(extractor: CLIPExtractor, video: torch.Tensor, prompt: str,
+                  batch_size: int = 64) -> tuple[torch.Tensor, bool]:
+    """(cos(CLIP(frame), CLIP(prompt)) per frame [T] float64 on the CPU, unscaled; whether the
+    prompt was cut to CLIP's context). The one per-video computation behind `CLIPSIM`, `clipsim`
+    and the engine's CLIPSIM family (what `ffbench run` and `evaluate clipsim` store per sample),
+    so every entry point gives the same number."""
+    text, n_trunc = extractor.encode_texts([prompt])
+    img = extractor.encode_images(video, batch_size)
+    return (img * text[0]).sum(-1).double().cpu(), bool(n_trunc)
+
+
 def video_clipsim_scores(extractor: CLIPExtractor, videos, prompts, batch_size: int = 64
                          ) -> tuple[torch.Tensor, torch.Tensor, int]:
-    """(per-video mean cosine [N] float64, frames per video [N], truncated prompt count).
-
-    Frames of a same-shape batch are encoded `batch_size` at a time across video boundaries, so
-    the result does not depend on how videos are batched (up to float rounding).
-    """
+    """(per-video mean cosine [N] float64, frames per video [N], truncated prompt count), each
+    video through `frame_cosines` (so the result does not depend on how videos are batched)."""
     vids = _as_video_list(videos)
     prompts = _as_prompts(prompts, len(vids))
-    text, n_trunc = extractor.encode_texts(prompts)
-    same = len({tuple(v.shape[1:]) for v in vids}) == 1
-    if same:
-        frames = torch.cat(vids)
-        owner = torch.repeat_interleave(torch.arange(len(vids)), torch.tensor([v.shape[0] for v in vids]))
-        img = extractor.encode_images(frames, batch_size)
-        cos = (img * text[owner.to(img.device)]).sum(-1).double()
-        sums = torch.zeros(len(vids), dtype=torch.float64, device=cos.device).index_add_(0, owner.to(cos.device), cos)
-        counts = torch.tensor([v.shape[0] for v in vids], dtype=torch.float64, device=cos.device)
-        scores = sums / counts
-    else:
-        scores = torch.stack([
-            (extractor.encode_images(v, batch_size) * text[i]).sum(-1).double().mean()
-            for i, v in enumerate(vids)
-        ])
+    rows = [frame_cosines(extractor, v, p, batch_size) for v, p in zip(vids, prompts)]
+    scores = torch.stack([c.mean() for c, _ in rows])
     n_frames = torch.tensor([v.shape[0] for v in vids], dtype=torch.long)
-    return scores.cpu(), n_frames, n_trunc
+    return scores, n_frames, sum(t for _, t in rows)
 
 
 class CLIPSIM(Metric):
