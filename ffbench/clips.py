@@ -14,6 +14,9 @@ Rules (shared/reference/metrics.md §1a, §1b and the StyleGAN-V clip-sampling a
                  StyleGAN-V's threshold, stricter than the (n-1)*s+1 frames a clip needs.
   first          frames 0, s, 2s, ... (VideoGPT / TATS; generated clips; IS "first 16 frames").
   central        the n (strided) frames centred in the video (VideoPoet's "central 16 frames").
+  uniform        n frames at linspace(0, T-1, n) truncated (pytorchvideo UniformTemporalSubsample;
+                 frame FID/KID 16 per video); fewer than n frames: too short.
+  all            every frame (frame FID/KID over all frames); `num_frames` is unused.
 """
 from __future__ import annotations
 
@@ -25,7 +28,7 @@ from .seeding import derive_seed
 
 __all__ = ["ClipSpec", "ShortVideoError", "CLIP_RULES"]
 
-CLIP_RULES = ("random-offset", "first", "central")
+CLIP_RULES = ("random-offset", "first", "central", "uniform", "all")
 
 
 class ShortVideoError(ConfigError):
@@ -57,6 +60,8 @@ class ClipSpec:
     @property
     def threshold(self) -> int:
         """Videos with fewer frames than this are discarded."""
+        if self.rule == "all":
+            return max(1, self.min_frames or 0)
         return max(self.span, self.min_frames or 0)
 
     def offset(self, total_frames: int, key: str) -> int:
@@ -75,11 +80,22 @@ class ClipSpec:
     def indices(self, total_frames: int, key: str) -> list[int]:
         """Frame indices of the clip."""
         off = self.offset(total_frames, key)
+        if self.rule == "all":
+            return list(range(total_frames))
+        if self.rule == "uniform":
+            n, last = self.num_frames, total_frames - 1
+            # torch.linspace(0, T-1, n).long(): float32 steps, truncated
+            import numpy as np
+
+            return [int(x) for x in np.linspace(0, last, n, dtype=np.float32).astype(np.int64)] \
+                if n > 1 else [0]
         return list(range(off, off + self.span, self.stride))
 
     def cut(self, video, key: str):
         """(clip [n,H,W,3] of `video` [T,H,W,3], offset); ShortVideoError if too short."""
         off = self.offset(int(video.shape[0]), key)
+        if self.rule in ("all", "uniform"):
+            return video[self.indices(int(video.shape[0]), key)], off
         return video[off:off + self.span:self.stride], off
 
     def read(self, path, key: str):
@@ -90,6 +106,10 @@ class ClipSpec:
 
         total = int(probe(path).frames)
         off = self.offset(total, key)
+        if self.rule in ("all", "uniform"):
+            from .video import read_video
+
+            return self.cut(read_video(path), key)[0], off, total
         return read_clip(path, off, self.num_frames, self.stride), off, total
 
     @classmethod
@@ -103,6 +123,12 @@ class ClipSpec:
             rule = p.real_clip if role == "real" else p.fake_clip
             return cls(rule, n, s, n * s if p.discard_short_videos else None, seed)
         if isinstance(p, protocols.ISProtocol):
+            return cls(p.clip, p.num_frames, 1, None, seed)
+        if isinstance(p, protocols.FrameProtocol):  # frame FID/KID
+            return cls("all" if p.frames == "all" else "uniform", max(1, p.frames_per_video), 1, None, seed)
+        if isinstance(p, protocols.KernelProtocol):  # KVD: its FVD protocol's clips; JEDi: its own
+            if p.fvd_protocol:
+                return cls.for_protocol(p.fvd_protocol, role, seed)
             return cls(p.clip, p.num_frames, 1, None, seed)
         raise ConfigError(f"protocol {getattr(p, 'name', p)!r} has no video clip rule "
                           f"(use an FVD or IS protocol)")

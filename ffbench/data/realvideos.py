@@ -42,7 +42,9 @@ def _protocol_num_videos(protocol) -> int | None:
         return p.num_real
     if isinstance(p, protocols.ISProtocol):
         return p.num_samples
-    return None
+    if isinstance(p, protocols.KernelProtocol) and p.fvd_protocol:
+        return protocols.get(p.fvd_protocol).num_real
+    return getattr(p, "num_real", None)
 
 
 # --- listing and manifest ------------------------------------------------------------------

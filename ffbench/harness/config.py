@@ -201,8 +201,10 @@ def parse_metrics(items, where: str = "metrics") -> tuple[str, ...]:
                 hint = f"matches {matches}" if matches else f"known: {', '.join(known)}"
                 raise ConfigError(f"{where}: unknown metric {raw!r} ({hint})")
             name = matches[0]
-        if P.get(name).metric not in ("fvd", "is", "clipsim"):
-            raise ConfigError(f"{where}: {name} is not a generation metric (fvd, is, clipsim)")
+        from .families import FAMILIES
+
+        if P.get(name).metric not in FAMILIES:
+            raise ConfigError(f"{where}: {name} is not a generation metric ({', '.join(FAMILIES)})")
         if name not in out:
             out.append(name)
     return tuple(out)  # none: a generation-only run (`ffbench generate`)

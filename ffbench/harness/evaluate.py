@@ -67,6 +67,22 @@ def real_stats_for(rd: RunDir, config, spec: FeatureSpec, p, progress: bool = Tr
     return stats
 
 
+def real_features_for(config, spec: FeatureSpec, p, progress: bool = True) -> dict:
+    """Real-set features for a kernel or frame protocol (`realstats.real_features`), with the
+    same extractor and real-set options as FVD's statistics."""
+    from .realstats import real_features
+
+    if config.real.stats:
+        raise ConfigError(f"{p.name} needs real features, not statistics: give [real] source "
+                          f"(a folder or dataset) instead of a statistics file")
+    ext = build_extractor_for(spec, config)
+    source = config.real.source or config.dataset
+    root = config.real.root or (config.dataset_root if not config.real.source else "") or None
+    return real_features(p, ext, source=source, root=root, num_videos=config.real.num_videos or None,
+                         seed=config.real.seed, batch_size=config.feature_batch_size,
+                         tag=extractor_info(ext, spec, config)["weights_tag"], progress=progress)
+
+
 def evaluate_run(rd: RunDir, plan, config, *, progress: bool = True, allow_incomplete=False) -> dict:
     """Scores, per-sample values and per-class values; raises if samples are unfinished."""
     specs = feature_specs(config.protocols())
@@ -93,10 +109,13 @@ def evaluate_run(rd: RunDir, plan, config, *, progress: bool = True, allow_incom
                 if fam.needs_real:
                     if len(ids) < 2:
                         raise ConfigError(f"{p.name} needs at least 2 videos, got {len(ids)}")
-                    real = real_stats_for(rd, config, spec, p, progress)
+                    real = (real_stats_for(rd, config, spec, p, progress) if fam.real_kind == "stats"
+                            else real_features_for(config, spec, p, progress))
                 r = fam.score(p, arrays, real=real, bootstrap=config.bootstrap, seed=config.seed)
-                if real is not None and "real_set" in real.meta:
-                    row["extra"]["real_set"] = real.meta["real_set"].get("stats", {})
+                real_set = (real.meta if fam.real_kind == "stats" else real or {}).get("real_set") \
+                    if real is not None else None
+                if real_set:
+                    row["extra"]["real_set"] = real_set.get("stats", {})
                 per = r.pop("per_sample", None)
                 if per is not None:
                     per_sample[p.name] = dict(zip(ids, map(float, per)))

@@ -9,7 +9,10 @@ score (`score`). The harness (features.py, evaluate.py) loops over families and 
 
 Per-sample features are what the run directory keeps under features/<key>/<id>.npy:
 - fvd, is: the extractor output [D] float32 of the protocol's clip (I3D logits / C3D probs);
-- clipsim: per-frame cosines [T] float64 between frame and prompt embeddings (unscaled).
+- clipsim: per-frame cosines [T] float64 between frame and prompt embeddings (unscaled);
+- kvd: the FVD protocol's I3D features (the same files as that FVD: one pass);
+- jedi: the pooled V-JEPA feature [D] of the clip; fid / kid: clean-fid Inception features
+  [n, 2048] of the protocol's frames.
 """
 from __future__ import annotations
 
@@ -66,8 +69,10 @@ class Family:
     """Base: a metric whose features come from one video extractor (FVD, IS)."""
 
     metric = ""
-    kind = "video"          # "video": one clip per sample; "text-video": frames + prompt
+    kind = "video"          # "video": one clip per sample, batched; "text-video": frames + prompt;
+                            # "frames": per-sample features of several frames
     needs_real = False
+    real_kind = "stats"     # what the real side provides: "stats" (FVD) or "features" (kernels)
 
     def feature_key(self, p) -> str:
         raise NotImplementedError
@@ -223,7 +228,123 @@ class CLIPSIMFamily(Family):
                                              "frames": int(sum(len(c) for c in arrays))}}
 
 
-FAMILIES: dict[str, Family] = {f.metric: f for f in (FVDFamily(), ISFamily(), CLIPSIMFamily())}
+class KVDFamily(Family):
+    """KVD: a polynomial-kernel MMD on the I3D features of its FVD protocol: the same feature
+    pass as that FVD (one extractor run serves both), real *features* instead of statistics."""
+
+    metric = "kvd"
+    needs_real = True
+    real_kind = "features"
+
+    def _fvd(self, p):
+        return P.get(p.fvd_protocol)
+
+    def feature_key(self, p) -> str:
+        return FAMILIES["fvd"].feature_key(self._fvd(p))
+
+    def extractor_name(self, p) -> str:
+        return self._fvd(p).extractor
+
+    def build_extractor(self, p, **kw):
+        return FAMILIES["fvd"].build_extractor(self._fvd(p), **kw)
+
+    def score(self, p, arrays, *, real=None, bootstrap=0, seed=0) -> dict:
+        from ..metrics.kernel import score
+
+        return _kernel_score(score, p, real, np.stack(arrays), bootstrap, seed)
+
+
+class JEDiFamily(Family):
+    """JEDi-style MMD on pooled V-JEPA features of each video's clip."""
+
+    metric = "jedi"
+    needs_real = True
+    real_kind = "features"
+
+    def feature_key(self, p) -> str:
+        return _slug(f"{p.extractor}-{p.pooling}-{p.num_frames}f-{p.clip}")
+
+    def sample_features(self, ext, clips, batch_size) -> np.ndarray:
+        """One clip per forward: a feature does not depend on its batch neighbours."""
+        import torch
+
+        from ..metrics.jedi import video_features
+
+        with torch.inference_mode():
+            return np.stack([video_features(c, ext, _protocol_of(ext)) for c in clips])
+
+    def build_extractor(self, p, **kw):
+        return _with_protocol(Family.build_extractor(self, p, **kw), p)
+
+    def score(self, p, arrays, *, real=None, bootstrap=0, seed=0) -> dict:
+        from ..metrics.jedi import score
+
+        return _kernel_score(score, p, real, np.stack(arrays), bootstrap, seed)
+
+
+class FrameFamily(Family):
+    """Frame-level FID / KID through clean-fid: per sample, the features [n, 2048] of the
+    protocol's frames (all, or 16 at linspace(0, T-1, 16)); the distance pools every frame."""
+
+    kind = "frames"
+    needs_real = True
+    real_kind = "features"
+
+    def __init__(self, metric: str):
+        self.metric = metric
+
+    def feature_key(self, p) -> str:
+        n = f"{p.frames_per_video}" if p.frames != "all" else ""
+        return _slug(f"{p.extractor}-{p.resize}{p.resolution}-frames-{p.frames}{n}")
+
+    def video_features(self, ext, video, prompt: str = "") -> np.ndarray:
+        import torch
+
+        from ..metrics.frames import video_features
+
+        with torch.inference_mode():
+            return video_features(video, ext, _protocol_of(ext))
+
+    def build_extractor(self, p, **kw):
+        return _with_protocol(Family.build_extractor(self, p, **kw), p)
+
+    def score(self, p, arrays, *, real=None, bootstrap=0, seed=0) -> dict:
+        from ..metrics.frames import score
+
+        fake = np.concatenate(arrays)
+        out = score(real["features"], fake, p, n_real_videos=real["n_videos"], n_fake_videos=len(arrays))
+        return {"value": out["value"], "std": None, "ci_low": None, "ci_high": None,
+                "extra": {**out.get("extra", {}), "n_real": real["n_videos"]}}
+
+
+def _with_protocol(ext, p):
+    """Keep the protocol on the extractor: the frame / JEDi feature functions check extractor,
+    frames and pooling against it."""
+    ext._ffbench_protocol = p
+    return ext
+
+
+def _protocol_of(ext):
+    return ext._ffbench_protocol
+
+
+def _kernel_score(score_fn, p, real, fake, bootstrap, seed) -> dict:
+    """A kernel distance with its bootstrap interval over generated videos."""
+    out = score_fn(real["features"], fake, p)
+    row = {"value": out["value"], "std": None, "ci_low": None, "ci_high": None,
+           "extra": {**out.get("extra", {}), "n_real": real["n_videos"]}}
+    if bootstrap:
+        rng = bootstrap_rng(seed, p.name)
+        vals = [score_fn(real["features"], fake[rng.integers(0, len(fake), len(fake))], p)["value"]
+                for _ in range(bootstrap)]
+        row["ci_low"], row["ci_high"] = percentile_ci(vals)
+        row["extra"]["bootstrap"] = bootstrap
+    return row
+
+
+FAMILIES: dict[str, Family] = {f.metric: f for f in (
+    FVDFamily(), ISFamily(), CLIPSIMFamily(), KVDFamily(), JEDiFamily(), FrameFamily("fid"),
+    FrameFamily("kid"))}
 
 
 def family(p) -> Family:

@@ -141,7 +141,7 @@ def extract_features(rd: RunDir, items, spec: FeatureSpec, ext, config, *, progr
                 except Exception as e:
                     fail(it, "decode", e)
                     bar.update(1)
-            if spec.kind == "text-video":
+            if spec.kind != "video":  # per sample: CLIPSIM (frames + prompt), frame FID/KID
                 for it, video in loaded:
                     try:
                         atomic_write_npy(rd.feature(spec.key, it.sample_id),

@@ -19,7 +19,7 @@ import numpy as np
 
 from ..errors import ConfigError
 
-__all__ = ["real_statistics", "check_stats"]
+__all__ = ["real_statistics", "real_features", "check_stats"]
 
 log = logging.getLogger(__name__)
 
@@ -50,7 +50,6 @@ def real_statistics(protocol, extractor, *, source=None, root=None, stats_file=N
     Raises StatsError / DatasetError / ConfigError with the file or folder named.
     """
     from ..metrics.stats import GaussianStats, StatsCache, load_stats
-    from .families import family
 
     dim = getattr(extractor, "feature_dim", None)
     if stats_file:
@@ -72,6 +71,23 @@ def real_statistics(protocol, extractor, *, source=None, root=None, stats_file=N
         if stats is not None:
             stats.meta["cache_file"] = str(cache.path_for(protocol, key, tag))
             return stats
+    x = _real_feature_matrix(protocol, extractor, rvs, batch_size, source).astype(np.float64)
+    stats = GaussianStats.from_features(x, meta={"real_set": rvs.describe(), "source": f"videos:{source}"})
+    if cache is not None:
+        stats.meta["cache_file"] = str(cache.put(protocol, key, tag, stats))
+    return stats
+
+
+def _names(rows, k: int = 5) -> str:
+    names = [str(r[0]) for r in rows]
+    return ", ".join(names[:k]) + (f" and {len(names) - k} more" if len(names) > k else "") or "-"
+
+
+def _real_feature_matrix(protocol, extractor, rvs, batch_size: int, source) -> np.ndarray:
+    """Features of every usable real clip, through the protocol family's own feature function
+    (the one the generated side uses): [N, D] for video families, frames stacked for `frames`."""
+    from .families import family
+
     fam = family(protocol)
     feats, batch = [], []
 
@@ -81,26 +97,58 @@ def real_statistics(protocol, extractor, *, source=None, root=None, stats_file=N
             batch.clear()
 
     for clip in rvs:
+        if fam.kind != "video":
+            feats.append(fam.video_features(extractor, clip.video))
+            continue
         if batch and tuple(clip.video.shape) != tuple(batch[0].shape):
             flush()
         batch.append(clip.video)
         if len(batch) == batch_size:
             flush()
     flush()
-    real_set = rvs.describe()
     if not feats:
-        st = real_set["stats"]
+        st = rvs.describe()["stats"]
         raise ConfigError(f"{protocol.name}: no usable real videos in {source} "
                           f"({st['listed']} listed; {st['discarded_short']} too short: "
                           f"{_names(st['short_files'])}; {st['corrupt']} corrupt: "
                           f"{_names(st['corrupt_files'])})")
-    x = np.concatenate(feats).astype(np.float64)
-    stats = GaussianStats.from_features(x, meta={"real_set": real_set, "source": f"videos:{source}"})
-    if cache is not None:
-        stats.meta["cache_file"] = str(cache.put(protocol, key, tag, stats))
-    return stats
+    return np.concatenate(feats)
 
 
-def _names(rows, k: int = 5) -> str:
-    names = [str(r[0]) for r in rows]
-    return ", ".join(names[:k]) + (f" and {len(names) - k} more" if len(names) > k else "") or "-"
+def real_features(protocol, extractor, *, source, root=None, num_videos: int | None = None,
+                  seed: int = 0, batch_size: int = 8, tag: str = "", use_cache: bool = True,
+                  progress: bool = True) -> dict:
+    """{"features": float32 [N, D], "n_videos", "real_set"} of the real set for a kernel or frame
+    protocol (KVD, JEDi, frame FID/KID: their distances need the features, not Gaussian
+    statistics). Cached next to the statistics, keyed like them by (protocol hash, real-set key,
+    weights tag)."""
+    import json
+
+    from ..data import real_video_set
+    from ..metrics.stats import StatsCache, cache_key
+
+    rvs = real_video_set(source, protocol, root=root, num_videos=num_videos, seed=seed,
+                         progress=progress)
+    key = cache_key(protocol.hash, rvs.cache_key(), tag)
+    path = StatsCache().root / f"features-{key[:32]}.npz"
+    if use_cache and path.is_file():
+        try:
+            with np.load(path, allow_pickle=False) as z:
+                return {"features": z["features"], "n_videos": int(z["n_videos"]),
+                        "real_set": json.loads(str(z["real_set"])), "cache_file": str(path)}
+        except (OSError, KeyError, ValueError) as e:  # a torn cache file is a miss
+            log.warning("%s: unreadable cached real features (%s); recomputing", path, e)
+    x = _real_feature_matrix(protocol, extractor, rvs, batch_size, source).astype(np.float32)
+    real_set = rvs.describe()
+    out = {"features": x, "n_videos": int(real_set["stats"]["used"]), "real_set": real_set}
+    if use_cache:
+        from ..fileio import atomic_path
+
+        try:
+            with atomic_path(path, suffix=".tmp") as tmp, open(tmp, "wb") as fh:
+                np.savez(fh, features=x, n_videos=np.int64(out["n_videos"]),
+                         real_set=np.array(json.dumps(real_set, default=str)))
+            out["cache_file"] = str(path)
+        except OSError as e:
+            log.warning("%s: could not cache real features (%s)", path, e)
+    return out

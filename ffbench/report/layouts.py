@@ -19,10 +19,13 @@ from . import published
 from .tables import ReportTable, format_params
 
 DIRECTIONS = {"is": "max", "fvd": "min", "clipsim": "max", "psnr": "max", "ssim": "max",
-              "mse": "min", "lpips": "min", "params": None, "tflops": "min", "seconds": "min"}
+              "mse": "min", "lpips": "min", "params": None, "tflops": "min", "seconds": "min",
+              "kvd": "min", "fid": "min", "kid": "min", "jedi": "min"}
 LABELS = {"is": "IS", "fvd": "FVD", "clipsim": "CLIPSIM", "psnr": "PSNR", "ssim": "SSIM",
-          "mse": "MSE", "lpips": "LPIPS", "params": "#Params"}
-PRECISION = {"is": 3, "fvd": 2, "clipsim": 4, "psnr": 4, "ssim": 4, "mse": 4, "lpips": 4}
+          "mse": "MSE", "lpips": "LPIPS", "params": "#Params", "kvd": "KVD", "fid": "FID (frames)",
+          "kid": "KID (frames)", "jedi": "JEDi"}
+PRECISION = {"is": 3, "fvd": 2, "clipsim": 4, "psnr": 4, "ssim": 4, "mse": 4, "lpips": 4,
+             "kvd": 4, "fid": 3, "kid": 5, "jedi": 4}
 RECONSTRUCTION = ("psnr", "ssim", "mse", "lpips")
 PUBLISHED_MARK = "†"
 RANDOM_MARK = "‡"

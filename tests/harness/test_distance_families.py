@@ -1,0 +1,66 @@
+"""The newer distances as engine families: KVD (sharing FVD's I3D pass), frame FID/KID through
+clean-fid, JEDi-style MMD. `ffbench run` and `ffbench evaluate <metric>` on the run's samples give
+the same number and hash, and the number is the metric module's own function of the stored
+features (so the engine adds no arithmetic of its own)."""
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import torch
+from harness_util import TINY, base_config, in_process
+
+from ffbench import protocols as P
+from ffbench.cli import main
+from ffbench.video import write_video
+
+METRICS = ["fvd@stylegan-v-2048x16", "kvd@stylegan-v-2048x16", "fid@clean-frames-16",
+           "jedi@vjepa2-vitl-ssv2"]
+EXTRACTORS = [f"--extractor={k}={v}" for k, v in TINY.items()]
+
+
+@pytest.fixture(scope="module")
+def real_dir(tmp_path_factory):
+    root = tmp_path_factory.mktemp("real")
+    g = torch.Generator().manual_seed(9)
+    for cls in ("A", "B"):
+        for i in range(3):
+            write_video(root / cls / f"v{i}.npy",
+                        torch.randint(0, 256, (20, 16, 16, 3), dtype=torch.uint8, generator=g))
+    return root
+
+
+@pytest.mark.filterwarnings("ignore::UserWarning")
+def test_run_and_evaluate_agree_for_every_new_family(tmp_path, real_dir, capsys):
+    cfg = base_config(tmp_path / "run", n=6, metrics=METRICS, real={"source": str(real_dir)})
+    res = in_process(cfg)
+    scores = {s["protocol"]: s for s in res["scores"]}
+    assert all(s["value"] is not None and np.isfinite(s["value"]) for s in scores.values()), scores
+    # KVD reuses FVD's I3D features: one feature folder for both
+    keys = sorted(p.name for p in (tmp_path / "run" / "features").iterdir() if p.is_dir())
+    assert len([k for k in keys if k.startswith("i3d")]) == 1, keys
+    # the value is the metric module's function of the stored features
+    from ffbench.harness.config import parse_run_config
+    from ffbench.harness.evaluate import real_features_for
+    from ffbench.harness.features import feature_specs
+    from ffbench.metrics import kernel
+
+    sids = [json.loads(line)["sample_id"] for line in (tmp_path / "run" / "plan.jsonl").read_text().splitlines()]
+    i3d = next(k for k in keys if k.startswith("i3d"))
+    fake = np.stack([np.load(tmp_path / "run" / "features" / i3d / f"{s}.npy") for s in sids])
+    kvd = P.get("kvd@stylegan-v-2048x16")
+    real = real_features_for(parse_run_config(cfg), feature_specs([kvd])[0], kvd, progress=False)
+    assert real["n_videos"] == 6
+    assert kernel.score(real["features"], fake, "kvd@stylegan-v-2048x16")["value"] == \
+        scores["kvd@stylegan-v-2048x16"]["value"]
+    # every front door gives the same number and hash
+    samples = tmp_path / "run" / "samples"
+    for metric, proto in (("kvd", "kvd@stylegan-v-2048x16"), ("fid", "fid@clean-frames-16"),
+                          ("jedi", "jedi@vjepa2-vitl-ssv2")):
+        argv = ["evaluate", metric, "--protocol", proto, "--fake", str(samples), "--real", str(real_dir),
+                "--random-weights", "--batch-size", "4", "--no-store", "--json", "--quiet", *EXTRACTORS]
+        assert main(argv) == 0
+        got = json.loads(capsys.readouterr().out)
+        assert got["value"] == scores[proto]["value"], proto
+        assert got["protocol_hash"] == scores[proto]["protocol_hash"] == P.get(proto).hash
