@@ -145,24 +145,14 @@ def _names(rows, k: int = 5) -> str:
 
 def score_result(results: dict) -> dict:
     """One flat record of a single-protocol evaluation: the score with its provenance, N, the
-    skipped inputs (named) and warnings."""
-    from .. import protocols as P
-
+    skipped inputs (named) and warnings (the engine's, harness.evaluate.n_warnings)."""
     (s,) = results["scores"]
     out = {k: v for k, v in s.items() if k != "extra"}
     out.update(s["extra"])
     out["n_fake"] = results["n_samples"]
     out["skipped"] = results.get("skipped", [])
     out["run_id"] = results["run_id"]
-    warnings = []
-    try:
-        p = P.get(s["protocol"])
-        want = getattr(p, "num_fake", None) or getattr(p, "num_samples", None)
-        if want and results["n_samples"] < want:
-            warnings.append(f"{results['n_samples']} videos, the protocol uses {want}; FVD/IS are "
-                            "biased in N: report N beside the number")
-    except Exception:  # a protocol changed by --resolution has the same name
-        pass
+    warnings = [w for w in s["extra"].get("warnings", []) if isinstance(w, str)]
     if s.get("random_weights"):
         warnings.append("random detector weights: this number means nothing outside a smoke test")
     if "error" in s["extra"]:

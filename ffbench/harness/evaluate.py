@@ -83,6 +83,22 @@ def real_features_for(config, spec: FeatureSpec, p, progress: bool = True) -> di
                          tag=extractor_info(ext, spec, config)["weights_tag"], progress=progress)
 
 
+def n_warnings(p, n: int, dim: int | None) -> list[str]:
+    """Warnings every score carries when its N is below the protocol's or below the feature
+    dimension (FVD / FID covariances are then rank-deficient; every distance is biased in N)."""
+    from .. import protocols as P
+
+    ref = P.get(p.fvd_protocol) if getattr(p, "fvd_protocol", "") else p
+    want = getattr(ref, "videos_needed", None) or getattr(ref, "num_fake", None)
+    out = []
+    if want and n < want:
+        out.append(f"{n} videos, the protocol uses {want}: the value is biased in N and not "
+                   "comparable with numbers at the protocol's N; report N beside it")
+    if dim and n < dim and p.metric in ("fvd", "fid", "kvd", "jedi", "kid"):
+        out.append(f"{n} videos < feature dimension {dim}: the estimate is rank-deficient / high-variance")
+    return out
+
+
 def evaluate_run(rd: RunDir, plan, config, *, progress: bool = True, allow_incomplete=False) -> dict:
     """Scores, per-sample values and per-class values; raises if samples are unfinished."""
     specs = feature_specs(config.protocols())
@@ -126,6 +142,9 @@ def evaluate_run(rd: RunDir, plan, config, *, progress: bool = True, allow_incom
                         per_class[p.name] = {k: float(np.mean(v)) for k, v in sorted(groups.items())}
                 row["extra"].update(r.pop("extra"))
                 row.update(r)
+                dim = int(arrays[0].shape[-1]) if arrays and getattr(arrays[0], "ndim", 0) else None
+                row["extra"]["warnings"] = list(dict.fromkeys(
+                    row["extra"].get("warnings", []) + n_warnings(p, len(ids), dim)))
             except Exception as e:  # a metric that cannot be computed is reported, not fatal
                 from ..errors import is_user_error
 
