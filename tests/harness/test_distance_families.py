@@ -64,3 +64,18 @@ def test_run_and_evaluate_agree_for_every_new_family(tmp_path, real_dir, capsys)
         got = json.loads(capsys.readouterr().out)
         assert got["value"] == scores[proto]["value"], proto
         assert got["protocol_hash"] == scores[proto]["protocol_hash"] == P.get(proto).hash
+
+
+@pytest.mark.filterwarnings("ignore")
+@pytest.mark.parametrize("n,m,d", [(40, 60, 64), (300, 200, 32)])  # rank-deficient and full rank
+def test_closed_form_frechet_of_bootstrap_resamples_equals_clean_fid(n, m, d):
+    """Frame-FID resamples use tr sqrt(Σx Σy) = Σ singular values of A Bᵀ (n x m), not a D² sqrtm:
+    equal to clean-fid's frechet_distance on np.cov statistics."""
+    from cleanfid.fid import frechet_distance
+
+    from ffbench.harness.families import frechet_from_features
+
+    x = np.random.default_rng(0).standard_normal((n, d))
+    y = np.random.default_rng(1).standard_normal((m, d)) * 1.3 + 0.1
+    ref = frechet_distance(x.mean(0), np.cov(x, rowvar=False), y.mean(0), np.cov(y, rowvar=False))
+    assert frechet_from_features(x, y) == pytest.approx(ref, rel=1e-7)
