@@ -18,6 +18,9 @@ directory is an error. Metrics: fvd@stylegan-v-2048x16, is@c3d-ucf101, clipsim@v
 """
 
 
+TINY_RESOLUTION = 32  # FVD detector input of `run --tiny` (random stand-in; changes the hash)
+
+
 def _config_from_args(args):
     from ..errors import ConfigError
     from ..harness.config import load_run_config, parse_run_config
@@ -32,6 +35,15 @@ def _config_from_args(args):
         flags["random_extractors"] = True
     if args.random_extractors:
         flags["random_extractors"] = True
+    if args.tiny:  # a smoke test in seconds: the model's tiny stand-in, random small extractors
+        from ..generators.base import tiny_model
+
+        if args.config and "model" not in flags:
+            flags["model"] = load_run_config(args.config).model
+        if "model" not in flags:
+            raise ConfigError("--tiny needs --model (or a config): it runs that model's tiny stand-in")
+        flags.update(model=tiny_model(flags["model"]), random_weights=True, random_extractors=True,
+                     resolution=TINY_RESOLUTION)
     if args.config:
         cfg = load_run_config(args.config)
         if flags:
@@ -104,6 +116,10 @@ def register(subparsers) -> None:
     p.add_argument("--max-failures", type=int, metavar="K", help="stop after K failed samples")
     p.add_argument("--random-weights", action="store_true",
                    help="random generator AND extractor weights (smoke tests; marked everywhere)")
+    p.add_argument("--tiny", action="store_true",
+                   help="smoke test in seconds: the model's registered tiny stand-in (e.g. "
+                        "fusionframes -> fusionframes-tiny), random extractors at a small size; "
+                        "every number marked random_weights")
     p.add_argument("--random-extractors", action="store_true",
                    help="random extractor weights only (marked)")
     p.add_argument("--bootstrap", type=int, metavar="N",

@@ -58,7 +58,9 @@ __all__ = ["RunConfig", "RealConfig", "load_run_config", "parse_run_config", "pa
 
 # shorthand -> protocol (`--metrics fvd,clipsim,is`)
 METRIC_DEFAULTS = {"fvd": "fvd@stylegan-v-2048x16", "is": "is@c3d-ucf101",
-                   "clipsim": "clipsim@vit-b-32"}
+                   "clipsim": "clipsim@vit-b-32", "kvd": "kvd@stylegan-v-2048x16",
+                   "fid": "fid@clean-frames-16", "kid": "kid@clean-frames-16",
+                   "jedi": "jedi@vjepa2-vitl-ssv2"}
 EXECUTION_FIELDS = ("out", "max_failures", "bootstrap", "db", "extractor_weights", "device")
 
 
