@@ -93,6 +93,10 @@ def main(argv: list[str] | None = None) -> int:
 
         if is_user_error(e):
             return _report_error(args, e)
+        if isinstance(e, OSError):  # disk full, read-only, permission: the environment, one line
+            from .fileio import WriteError, os_error_message
+
+            return _report_error(args, WriteError(os_error_message(e)))
         if getattr(args, "json", False):  # a bug: the traceback follows on stderr
             from .commands._util import error_object, print_json
 
