@@ -100,6 +100,10 @@ class RunDir:
     def __init__(self, root):
         self.root = Path(root)
         self._warned: set = set()
+        # whole samples / feature files found so far: checked once per process (they are only
+        # ever replaced by whole files), so the several stages that ask cost one read each
+        self._whole_samples: dict[str, dict] = {}
+        self._whole_features: set = set()
 
     def _redo(self, path: Path, problem: str) -> bool:
         """Log once that `path` is damaged and will be recomputed; returns False (not done)."""
@@ -143,6 +147,8 @@ class RunDir:
     def sample_info(self, sid: str) -> dict | None:
         """samples/ID.json of a whole sample (its .npy agrees with it), else None (absent or
         damaged: the sample is generated again; the damaged file is named in the log)."""
+        if sid in self._whole_samples:
+            return self._whole_samples[sid]
         js, npy = self.sample(sid, "json"), self.sample(sid, "npy")
         if not js.is_file():
             return None
@@ -154,6 +160,7 @@ class RunDir:
         problem = npy_problem(npy, shape, "uint8")
         if problem is not None:
             return self._redo(npy, problem) or None
+        self._whole_samples[sid] = info
         return info
 
     def is_generated(self, sid: str) -> bool:
@@ -183,10 +190,15 @@ class RunDir:
     def has_feature(self, key: str, sid: str) -> bool:
         """A whole features/KEY/ID.npy (a truncated one is recomputed)."""
         p = self.feature(key, sid)
+        if p in self._whole_features:
+            return True
         if not p.is_file():
             return False
         problem = npy_problem(p)
-        return True if problem is None else self._redo(p, problem)
+        if problem is not None:
+            return self._redo(p, problem)
+        self._whole_features.add(p)
+        return True
 
     def failure(self, sid: str) -> dict | None:
         p = self.error(sid)

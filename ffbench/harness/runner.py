@@ -93,8 +93,9 @@ def _work(rd: RunDir, plan, config: RunConfig, info: ShardInfo, generator, progr
         minfo = model_info(gen)
         meta = gen.metadata() if hasattr(gen, "metadata") else {}
         atomic_write_json(rd.root / "model.json", {**meta, **minfo})
-        counts["generate"] = 0 if not todo_gen else generate_samples(rd, items, gen, config, progress=progress,
-                                              desc=f"generate{tag}")
+        if todo_gen:  # (else only model.json was lost: rewritten above)
+            counts["generate"] = generate_samples(rd, items, gen, config, progress=progress,
+                                                  desc=f"generate{tag}")
         if generator is None:
             del gen
             _free_memory(None)
@@ -107,12 +108,12 @@ def _work(rd: RunDir, plan, config: RunConfig, info: ShardInfo, generator, progr
         if pending:
             ext = build_extractor_for(spec, config)
             if stored is not None:
-                tag = extractor_info(ext, spec, config)["weights_tag"]
-                if stored.get("weights_tag") != tag:
+                wtag = extractor_info(ext, spec, config)["weights_tag"]
+                if stored.get("weights_tag") != wtag:
                     raise RunDirError(
                         f"{rd.root / 'features' / (spec.key + '.json')}: the features here were made "
                         f"by extractor weights {str(stored.get('weights_tag'))[:16]!r}, this run has "
-                        f"{tag[:16]!r}; mixing them would be silently wrong. Use the original "
+                        f"{wtag[:16]!r}; mixing them would be silently wrong. Use the original "
                         f"weights, or delete features/{spec.key}.json and features/{spec.key}/ to "
                         "recompute all of them")
             counts[spec.key] = extract_features(rd, items, spec, ext, config, progress=progress,
