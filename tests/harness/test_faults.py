@@ -319,12 +319,14 @@ def test_disk_full_and_read_only_on_a_real_small_tmpfs(small_disk, tmp_path, fin
 
 # --- kill -9, then two writers on one run directory -------------------------------------------
 
-def test_kill9_then_two_concurrent_resumes_agree(tmp_path, finished):
+def test_kill9_in_two_stages_then_two_concurrent_resumes_agree(tmp_path, finished):
     _, stats, expected = finished
     out = tmp_path / "run"
     toml = write_toml(tmp_path / "run.toml", cfg_for(out, stats))
-    p = ffbench_run(toml, "--quiet", FFBENCH_CRASH_AT="generate:2")
-    assert p.returncode == -9, p.stderr[-2000:]
+    for stage in ("generate:2", "features:3"):  # kill -9 inside generation, then inside features
+        p = ffbench_run(toml, "--quiet", FFBENCH_CRASH_AT=stage)
+        assert p.returncode == -9, p.stderr[-2000:]
+    assert len(list((out / "features").rglob("*.npy"))) == 3
     import sys
 
     procs = [subprocess.Popen([sys.executable, "-m", "ffbench.cli", "run", str(toml), "--json"],
