@@ -22,28 +22,35 @@ from pathlib import Path
 from .errors import FFBenchError
 
 __all__ = ["WriteError", "os_error_message", "atomic_path", "atomic_write_bytes",
-           "atomic_write_text", "atomic_write_json", "atomic_write_npy", "read_json", "read_json_checked"]
+           "atomic_write_text", "atomic_write_json", "atomic_write_npy", "read_json",
+           "read_json_checked"]
 
 
 class WriteError(FFBenchError, OSError):
-    """A file could not be written (disk full, read-only, permission): the path and the reason."""
+    """A file could not be written (disk full, read-only, permission): the path and the reason.
+    `errno`/`filename` are those of the OS error; the message is ours (one line, path first)."""
+
+    def __str__(self) -> str:
+        return str(self.args[0]) if len(self.args) == 1 else super().__str__()
 
 
-def os_error_message(e: OSError, path=None) -> str:
-    """'PATH: reason' for an OS error: the path the error carries, else `path`."""
-    where = e.filename if getattr(e, "filename", None) else path
+def os_error_message(e: OSError, path=None, writing: bool = False) -> str:
+    """'PATH: reason (hint)' for an OS error: `path` (the file we meant to write, not our temp
+    file), else the path the error carries."""
+    where = path if path is not None else getattr(e, "filename", None)
     reason = e.strerror or str(e) or type(e).__name__
+    code = getattr(e, "errno", None) or 0
     hint = {28: " (disk full: free space and run the same command again)",
-            30: " (read-only file system: use a writable --out)",
-            13: " (permission denied: use a writable --out)",
-            122: " (disk quota exceeded)"}.get(getattr(e, "errno", None) or 0, "")
+            122: " (disk quota exceeded)"}.get(code, "")
+    if writing and code in (13, 30):  # EACCES, EROFS
+        hint = " (use a writable --out)"
     return f"{where}: {reason}{hint}" if where else f"{reason}{hint}"
 
 
 def _write_error(e: OSError, path) -> WriteError:
     if isinstance(e, WriteError):
         return e
-    err = WriteError(f"cannot write {os_error_message(e, path)}")
+    err = WriteError(f"cannot write {os_error_message(e, path, writing=True)}")
     err.errno, err.strerror, err.filename = e.errno, e.strerror, str(path)
     return err
 

@@ -144,7 +144,7 @@ def write_mp4(rd: RunDir, sid: str, video, fps: float) -> bool:
     except OSError as e:
         from ..fileio import os_error_message
 
-        raise WriteError(f"cannot write {os_error_message(e, rd.sample(sid, 'mp4'))}") from None
+        raise WriteError(f"cannot write {os_error_message(e, rd.sample(sid, 'mp4'), True)}") from None
     except Exception as e:
         log.warning("%s: could not write mp4 (%s); the .npy is kept", sid, e)
         return False

@@ -244,7 +244,7 @@ class RunDir:
         except WriteError:
             raise
         except OSError as e:
-            raise WriteError(f"cannot write {os_error_message(e, self.run_json)}") from None
+            raise WriteError(f"cannot write {os_error_message(e, self.run_json, True)}") from None
 
     def holds_only_run_json(self) -> bool:
         """Nothing but run.json (and temp files) here: a config error stopped the last command

@@ -338,3 +338,18 @@ def test_kill9_in_two_stages_then_two_concurrent_resumes_agree(tmp_path, finishe
         assert comparable(json.loads(so)) == expected
     assert comparable(load_results(out)) == expected
     assert not list(out.rglob(".*.tmp"))
+
+
+def test_any_os_error_reaching_the_cli_is_one_line(tmp_path, capsys, monkeypatch, finished):
+    """An OS error outside our writers (a read, a library) still prints as 'PATH: reason'."""
+    import ffbench.harness.runner as runner
+
+    _, stats, _ = finished
+
+    def unreadable(*a, **k):
+        raise PermissionError(errno.EACCES, "Permission denied", "/data/videos/v1.mp4")
+
+    monkeypatch.setattr(runner, "run", unreadable)
+    toml = write_toml(tmp_path / "run.toml", cfg_for(tmp_path / "run", stats))
+    line = _one_line_error(cli(capsys, "run", toml, "--quiet"), "/data/videos/v1.mp4: Permission denied")
+    assert "Errno" not in line
