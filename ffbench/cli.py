@@ -93,6 +93,14 @@ def main(argv: list[str] | None = None) -> int:
 
         if is_user_error(e):
             return _report_error(args, e)
+        if isinstance(e, OSError):  # disk full, read-only, permission: the environment, one line
+            from .fileio import os_error_message
+
+            try:  # same type (the --json "type"), message "PATH: reason"
+                one_line = type(e)(os_error_message(e))
+            except Exception:  # noqa: BLE001 - an OSError subclass with another signature
+                one_line = OSError(os_error_message(e))
+            return _report_error(args, one_line)
         if getattr(args, "json", False):  # a bug: the traceback follows on stderr
             from .commands._util import error_object, print_json
 

@@ -44,18 +44,40 @@ def sample_status(rd: RunDir, plan, specs: list[FeatureSpec]) -> tuple[list, dic
 
 
 def real_stats_for(rd: RunDir, config, spec: FeatureSpec, p, progress: bool = True):
-    """GaussianStats of the real set for FVD protocol `p` (see module docstring)."""
-    from ..metrics.stats import GaussianStats
+    """GaussianStats of the real set for FVD protocol `p` (see module docstring).
+
+    The copy in RUN_DIR/real/ is bound to the real set it came from: its `manifest_hash` (the
+    real-set key, `RealVideoSet.cache_key`: file bytes, clip rule, count) and `weights_sha256`
+    (the extractor weights tag of this run's feature pass, features/KEY.json) must equal those
+    of the real set as it is now; a changed real folder, a torn file or a copy of an older
+    version is recomputed (logged, naming the file), never reused. A `[real] stats` file is
+    read each time (its own checks). Costs one hash of the real files per evaluation.
+    """
+    from ..metrics.stats import GaussianStats, StatsError
     from .realstats import check_stats, real_statistics
 
     saved = rd.real_stats(p.name.replace("@", "-"))
-    if saved.is_file() and not config.real.stats:
-        stats = GaussianStats.load(saved)
-        check_stats(stats, p, None, str(saved))
-        return stats
-    ext = None if config.real.stats else build_extractor_for(spec, config)
     source = config.real.source or config.dataset
     root = config.real.root or (config.dataset_root if not config.real.source else "") or None
+    if saved.is_file() and not config.real.stats:
+        try:
+            stats = GaussianStats.load(saved)
+            check_stats(stats, p, None, str(saved))
+        except StatsError as e:
+            log.warning("%s; recomputing the real statistics", e)
+        else:
+            from ..data import real_video_set
+
+            key = real_video_set(source, p, root=root, num_videos=config.real.num_videos or None,
+                                 seed=config.real.seed, progress=progress).cache_key()
+            tag = read_feature_info(rd, spec.key).get("weights_tag")
+            m = stats.meta
+            if (m.get("manifest_hash"), m.get("weights_sha256")) == (key, tag) and tag is not None:
+                return stats
+            log.warning("%s: made from another real set or extractor than %s has now (real-set "
+                        "key %s, now %s); recomputing", saved, source,
+                        str(m.get("manifest_hash"))[:12], key[:12])
+    ext = None if config.real.stats else build_extractor_for(spec, config)
     stats = real_statistics(p, ext, source=source, root=root, stats_file=config.real.stats or None,
                             num_videos=config.real.num_videos or None, seed=config.real.seed,
                             batch_size=config.feature_batch_size,

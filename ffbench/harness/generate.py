@@ -7,6 +7,10 @@ a time to find the culprit; each failure becomes errors/<id>.json and the run go
 
 Samples already complete on disk (resume) are skipped; a recorded failure is not retried (the
 sample is deterministic, so it would fail again; delete errors/<id>.json to retry it).
+Retry rule: only a failure of the sample itself (the generator raised, NaN, wrong shape, an
+undecodable video) becomes errors/<id>.json. An OS error (disk full, read-only, permission)
+is the environment: it stops the run with one line naming the file and records nothing, so the
+same command, once the disk is fixed, makes that sample again.
 """
 from __future__ import annotations
 
@@ -17,10 +21,11 @@ import traceback
 
 from ..errors import ConfigError, FFBenchError
 from .config import is_entry_point
+from ..fileio import WriteError
 from .rundir import RunDir, atomic_write_bytes, atomic_write_json, atomic_write_npy, crash_point
 
 __all__ = ["load_model", "generate_samples", "validate_video", "record_failure",
-           "MaxFailuresReached", "model_info"]
+           "MaxFailuresReached", "model_info", "write_mp4", "repair_mp4s"]
 
 log = logging.getLogger(__name__)
 
@@ -97,16 +102,16 @@ def check_max_failures(rd: RunDir, max_failures: int) -> None:
 
 
 def _save_sample(rd: RunDir, item, video, info: dict, seconds: float) -> None:
+    """.npy, .mp4, preview, then the .json that marks the sample complete. An OS error (disk
+    full, read-only) on any of them is a `WriteError` naming the file: the run stops, the .json
+    is not written, and the next run makes the sample again. An mp4 the encoder cannot make
+    (no codec) is left out and recorded as `"mp4": false`; `"mp4": true` tells resume to
+    write it again from the .npy when it is lost (`RunDir.mp4_missing`)."""
     import numpy as np
 
     arr = video.detach().cpu().contiguous().numpy()
     atomic_write_npy(rd.sample(item.sample_id, "npy"), arr)
-    try:
-        from ..video import write_video
-
-        write_video(rd.sample(item.sample_id, "mp4"), video.cpu(), fps=info["fps"])
-    except Exception as e:  # the mp4 is for people; metrics read the exact .npy
-        log.warning("%s: could not write mp4 (%s); the .npy is kept", item.sample_id, e)
+    mp4 = write_mp4(rd, item.sample_id, video.cpu(), info["fps"])
     try:
         from io import BytesIO
 
@@ -115,13 +120,51 @@ def _save_sample(rd: RunDir, item, video, info: dict, seconds: float) -> None:
         buf = BytesIO()
         Image.fromarray(np.ascontiguousarray(arr[arr.shape[0] // 2])).save(buf, format="JPEG", quality=90)
         atomic_write_bytes(rd.preview(item.sample_id), buf.getvalue())
+    except WriteError:
+        raise
     except Exception as e:
         log.warning("%s: no preview (%s)", item.sample_id, e)
     atomic_write_json(rd.sample(item.sample_id, "json"), {
         "sample_id": item.sample_id, "prompt": item.prompt, "seed": item.seed,
         "frames": int(arr.shape[0]), "height": int(arr.shape[1]), "width": int(arr.shape[2]),
         "fps": info["fps"], "model": info["model"], "random_weights": info["random_weights"],
-        "timings": {"generate": seconds}})
+        "mp4": mp4, "timings": {"generate": seconds}})
+
+
+def write_mp4(rd: RunDir, sid: str, video, fps: float) -> bool:
+    """samples/ID.mp4 (for people; metrics read the exact .npy): True when written, False when
+    the encoder cannot make it (logged); an OS error is raised (`WriteError`, the path named)."""
+    from ..video import write_video
+
+    try:
+        write_video(rd.sample(sid, "mp4"), video, fps=fps)
+        return True
+    except WriteError:
+        raise
+    except OSError as e:
+        from ..fileio import os_error_message
+
+        raise WriteError(f"cannot write {os_error_message(e, rd.sample(sid, 'mp4'), True)}") from None
+    except Exception as e:
+        log.warning("%s: could not write mp4 (%s); the .npy is kept", sid, e)
+        return False
+
+
+def repair_mp4s(rd: RunDir, items) -> int:
+    """Write again, from the exact .npy, the .mp4 of complete samples that lost it (a full disk,
+    a deletion); returns how many."""
+    import numpy as np
+    import torch
+
+    n = 0
+    for it in items:
+        if not it.path and rd.mp4_missing(it.sample_id):
+            info = rd.sample_info(it.sample_id)
+            arr = np.load(rd.sample(it.sample_id, "npy"), allow_pickle=False)
+            if write_mp4(rd, it.sample_id, torch.from_numpy(arr), float(info.get("fps") or 8)):
+                log.warning("%s: the .mp4 was missing; written again from the .npy", it.sample_id)
+                n += 1
+    return n
 
 
 def _call(gen, items):
@@ -133,6 +176,8 @@ def _call(gen, items):
             raise FFBenchError(f"generate() returned {type(out).__name__} of length "
                                f"{len(out) if hasattr(out, '__len__') else '?'} for {len(items)} prompts")
         return [(v, None) for v in out], time.perf_counter() - t0
+    except OSError:  # the environment (disk full, permission), not the sample: stop, record nothing
+        raise
     except Exception as e:
         return [(None, (f"{type(e).__name__}: {e}", traceback.format_exc()))] * len(items), \
             time.perf_counter() - t0

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 from dataclasses import asdict, dataclass
 
 from ..errors import ConfigError
@@ -135,25 +136,101 @@ def build_plan(config) -> Plan:
     return Plan(tuple(items), ps.describe())
 
 
+def _meta_path(rd: RunDir):
+    return rd.root / "plan.meta.json"
+
+
+_REMEDY = ("restore it, or use a new --out directory (the plan decides which samples the run "
+           "holds; it is never guessed)")
+
+
+def _read_meta(rd: RunDir) -> dict:
+    from ..fileio import read_json_checked
+
+    m = read_json_checked(_meta_path(rd), "plan description", _REMEDY, RunDirError)
+    if not isinstance(m.get("n"), int) or not isinstance(m.get("plan_sha256"), str):
+        raise RunDirError(f"{_meta_path(rd)}: damaged plan description (no n / plan_sha256); {_REMEDY}")
+    return m
+
+
 def _read_plan(rd: RunDir) -> Plan:
+    """plan.jsonl, checked against plan.meta.json (count and sha256 of the bytes): a plan cut
+    at a line end, edited, or without its description is refused, never run smaller."""
+    try:
+        data = rd.plan_jsonl.read_bytes()
+    except OSError as e:
+        from ..fileio import os_error_message
+
+        raise RunDirError(f"{os_error_message(e, rd.plan_jsonl)}; {_REMEDY}") from None
     items = []
-    for n, line in enumerate(rd.plan_jsonl.read_text(encoding="utf-8").splitlines(), 1):
+    try:
+        lines = data.decode("utf-8").splitlines()
+    except UnicodeDecodeError as e:
+        raise RunDirError(f"{rd.plan_jsonl}: damaged plan ({e}); {_REMEDY}") from None
+    for n, line in enumerate(lines, 1):
         try:
             d = json.loads(line)
             items.append(PlanItem(check_id(d["sample_id"]), d["prompt"], int(d["seed"]),
                                   d.get("label"), d.get("video_id"), d.get("path")))
         except (ValueError, KeyError, TypeError) as e:
-            raise RunDirError(f"{rd.plan_jsonl}:{n}: bad plan line ({e})") from None
-    meta = rd.root / "plan.meta.json"
-    m = json.loads(meta.read_text(encoding="utf-8")) if meta.is_file() else {}
+            raise RunDirError(f"{rd.plan_jsonl}:{n}: bad plan line ({e}); {_REMEDY}") from None
+    m = _read_meta(rd)
+    digest = hashlib.sha256(data).hexdigest()
+    if m["n"] != len(items) or m["plan_sha256"] != digest:
+        raise RunDirError(
+            f"{rd.plan_jsonl}: {len(items)} samples (sha256 {digest[:12]}), but "
+            f"{_meta_path(rd).name} records {m['n']} (sha256 {m['plan_sha256'][:12]}): the plan "
+            f"was truncated or edited; {_REMEDY}")
     return Plan(tuple(items), m.get("prompt_set", ""), tuple(map(tuple, m.get("skipped", []))))
 
 
+def _write_plan(rd: RunDir, plan: Plan) -> None:
+    # the description first, the plan last: a plan.jsonl on disk always has its description
+    atomic_write_bytes(_meta_path(rd),
+                       json.dumps({"prompt_set": plan.prompt_set, "n": len(plan),
+                                   "plan_sha256": plan.hash, "skipped": list(plan.skipped)},
+                                  ensure_ascii=False).encode())
+    atomic_write_bytes(rd.plan_jsonl, plan.to_jsonl().encode("utf-8"))
+
+
+def _repair(rd: RunDir, config, plan: Plan | None, error: RunDirError) -> Plan:
+    """A damaged plan.jsonl / plan.meta.json is rewritten only from a plan that provably is the
+    one the run was made with (given, or built again from the config): the same sha256 as the
+    intact file of the two. Else `error`."""
+    if plan is None:
+        from ..errors import FFBenchError
+
+        try:
+            plan = build_plan(config)
+        except (FFBenchError, OSError):
+            raise error from None
+    want = None
+    try:
+        want = _read_meta(rd)["plan_sha256"]
+    except RunDirError:  # the description is the damaged one: the plan file must agree
+        try:
+            want = hashlib.sha256(rd.plan_jsonl.read_bytes()).hexdigest()
+        except OSError:
+            want = None
+    if want != plan.hash:
+        raise error
+    logging.getLogger(__name__).warning("%s: %s; rewritten from the config (same sha256)",
+                                        rd.root, error)
+    _write_plan(rd, plan)
+    return _read_plan(rd)
+
+
 def load_or_create_plan(rd: RunDir, config, plan: Plan | None = None) -> Plan:
-    """The stored plan, or a new one written atomically. Concurrent ranks may both build it;
-    both write the same bytes, so the last rename wins harmlessly."""
+    """The stored plan (validated), or a new one written atomically. Concurrent ranks may both
+    build it; both write the same bytes, so the last rename wins harmlessly.
+
+    `plan` (when given, e.g. built before the run directory was bound) is what the stored plan
+    must equal; a damaged stored plan is rewritten from it when its recorded sha256 matches."""
     if rd.plan_jsonl.is_file():
-        stored = _read_plan(rd)
+        try:
+            stored = _read_plan(rd)
+        except RunDirError as e:
+            stored = _repair(rd, config, plan, e)
         if plan is not None and stored.hash != plan.hash:
             raise RunDirError(f"{rd.root} already holds a different plan (prompts/seeds); "
                               "use a new run directory")
@@ -164,11 +241,7 @@ def load_or_create_plan(rd: RunDir, config, plan: Plan | None = None) -> Plan:
         if len(set(plan.ids)) != len(plan):
             raise ConfigError("plan sample ids are not unique")
     plan = plan or build_plan(config)
-    atomic_write_bytes(rd.root / "plan.meta.json",
-                       json.dumps({"prompt_set": plan.prompt_set, "n": len(plan),
-                                   "plan_sha256": plan.hash, "skipped": list(plan.skipped)},
-                                  ensure_ascii=False).encode())
-    atomic_write_bytes(rd.plan_jsonl, plan.to_jsonl().encode("utf-8"))
+    _write_plan(rd, plan)
     return _read_plan(rd)
 
 

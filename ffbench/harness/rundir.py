@@ -6,10 +6,17 @@ exists complete or not at all; resume then trusts existence. Leftover temp files
 with '.') are ignored and swept on the next start.
 
 File names come only from sample ids checked against `SAFE_ID` — never from prompt text.
+
+Why validate on read too: atomic writes protect against our own crashes, not against a disk that
+tears a file, a user who truncates or edits one, or a copy that stopped half-way. So a sample
+counts as done only when its .json parses and its .npy header and size agree with it, and a
+feature file only when its .npy is whole (`npy_problem`); anything else is redone (logged with
+the file name), never read as if it were fine.
 """
 from __future__ import annotations
 
 import json
+import logging
 import os
 import re
 import tempfile
@@ -18,10 +25,13 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from ..errors import ConfigError, FFBenchError
-from ..fileio import atomic_write_bytes, atomic_write_json, atomic_write_npy, read_json
+from ..fileio import (WriteError, atomic_write_bytes, atomic_write_json, atomic_write_npy,
+                      os_error_message, read_json)
 
 __all__ = ["RunDir", "RunDirError", "SAFE_ID", "check_id", "atomic_write_bytes",
-           "atomic_write_json", "atomic_write_npy"]
+           "atomic_write_json", "atomic_write_npy", "npy_problem", "crash_point"]
+
+log = logging.getLogger(__name__)
 
 SAFE_ID = re.compile(r"^[a-z0-9][a-z0-9._-]{0,127}$")
 
@@ -37,6 +47,38 @@ def check_id(sample_id: str) -> str:
         raise ConfigError(f"sample id {sample_id!r} is not a safe file name "
                           f"(lowercase letters, digits, '.', '_', '-'; no '..')")
     return sample_id
+
+
+def npy_problem(path, shape=None, dtype=None) -> str | None:
+    """None when `path` is a whole .npy file (magic, header, and exactly the bytes the header
+    promises; no object arrays), else what is wrong. `shape`/`dtype`: what it must hold.
+    Reads the header only (a few hundred bytes), never the array."""
+    import numpy as np
+    from numpy.lib import format as npf
+
+    try:
+        with open(path, "rb") as fh:
+            version = npf.read_magic(fh)
+            read = npf.read_array_header_1_0 if version == (1, 0) else npf.read_array_header_2_0
+            got_shape, _, got_dtype = read(fh)
+            offset = fh.tell()
+            size = os.fstat(fh.fileno()).st_size
+    except FileNotFoundError:
+        return "missing"
+    except OSError as e:
+        return os_error_message(e, path)
+    except (ValueError, EOFError, SyntaxError, TypeError) as e:
+        return f"not a whole .npy file ({type(e).__name__}: {e})"
+    if got_dtype.hasobject:
+        return "holds Python objects"
+    want = offset + int(np.prod(got_shape, dtype=np.int64)) * got_dtype.itemsize
+    if size != want:
+        return f"truncated or padded ({size} bytes, the header promises {want})"
+    if shape is not None and list(got_shape) != list(shape):
+        return f"shape {list(got_shape)}, its .json says {list(shape)}"
+    if dtype is not None and got_dtype != np.dtype(dtype):
+        return f"dtype {got_dtype}, expected {np.dtype(dtype)}"
+    return None
 
 
 def _fsync_dir(path: Path) -> None:
@@ -57,6 +99,18 @@ class RunDir:
 
     def __init__(self, root):
         self.root = Path(root)
+        self._warned: set = set()
+        # whole samples / feature files found so far: checked once per process (they are only
+        # ever replaced by whole files), so the several stages that ask cost one read each
+        self._whole_samples: dict[str, dict] = {}
+        self._whole_features: set = set()
+
+    def _redo(self, path: Path, problem: str) -> bool:
+        """Log once that `path` is damaged and will be recomputed; returns False (not done)."""
+        if path not in self._warned:
+            self._warned.add(path)
+            log.warning("%s: %s; redoing it", path, problem)
+        return False
 
     # --- paths (ids are checked on every use) ----------------------------------------------
     def sample(self, sid: str, ext: str) -> Path:
@@ -90,9 +144,41 @@ class RunDir:
         return self.root / "real" / f"{check_id(key)}.npz"
 
     # --- state -----------------------------------------------------------------------------
+    def sample_info(self, sid: str) -> dict | None:
+        """samples/ID.json of a whole sample (its .npy agrees with it), else None (absent or
+        damaged: the sample is generated again; the damaged file is named in the log)."""
+        if sid in self._whole_samples:
+            return self._whole_samples[sid]
+        js, npy = self.sample(sid, "json"), self.sample(sid, "npy")
+        if not js.is_file():
+            return None
+        try:
+            info = read_json(js)
+            shape = [int(info["frames"]), int(info["height"]), int(info["width"]), 3]
+        except (OSError, ValueError, KeyError, TypeError) as e:
+            return self._redo(js, f"damaged sample record ({type(e).__name__}: {e})") or None
+        problem = npy_problem(npy, shape, "uint8")
+        if problem is not None:
+            return self._redo(npy, problem) or None
+        self._whole_samples[sid] = info
+        return info
+
     def is_generated(self, sid: str) -> bool:
-        # the .json is written after the .npy, so its presence means the sample is complete
-        return self.sample(sid, "json").is_file() and self.sample(sid, "npy").is_file()
+        # the .json is written after the .npy, so a .json that agrees with a whole .npy means
+        # the sample is complete
+        return self.sample_info(sid) is not None
+
+    def mp4_missing(self, sid: str) -> bool:
+        """A complete sample whose .json says an .mp4 was written, but the .mp4 is gone or
+        empty (deleted, or lost to a full disk): `runner` writes it again from the exact .npy."""
+        info = self.sample_info(sid)
+        if not info or info.get("mp4") is not True:
+            return False
+        p = self.sample(sid, "mp4")
+        try:
+            return p.stat().st_size == 0
+        except OSError:
+            return True
 
     def is_ready(self, item) -> bool:
         """A plan item's video is there: its own file (a folder evaluated as it is), or the
@@ -102,7 +188,17 @@ class RunDir:
         return self.is_generated(item.sample_id)
 
     def has_feature(self, key: str, sid: str) -> bool:
-        return self.feature(key, sid).is_file()
+        """A whole features/KEY/ID.npy (a truncated one is recomputed)."""
+        p = self.feature(key, sid)
+        if p in self._whole_features:
+            return True
+        if not p.is_file():
+            return False
+        problem = npy_problem(p)
+        if problem is not None:
+            return self._redo(p, problem)
+        self._whole_features.add(p)
+        return True
 
     def failure(self, sid: str) -> dict | None:
         p = self.error(sid)
@@ -142,7 +238,20 @@ class RunDir:
         hard-linked into place (link fails if the name exists), so exactly one writer wins and
         every other reads and compares.
         """
-        self.root.mkdir(parents=True, exist_ok=True)
+        try:
+            self.root.mkdir(parents=True, exist_ok=True)
+            return self._bind(config, ffbench_version)
+        except WriteError:
+            raise
+        except OSError as e:
+            raise WriteError(f"cannot write {os_error_message(e, self.run_json, True)}") from None
+
+    def holds_only_run_json(self) -> bool:
+        """Nothing but run.json (and temp files) here: a config error stopped the last command
+        before it planned or wrote anything, so a corrected config may take the directory."""
+        return all(p.name == "run.json" or p.name.startswith(".") for p in self.root.iterdir())
+
+    def _bind(self, config, ffbench_version: str) -> dict:
         if not self.run_json.exists():
             info = {"run_id": uuid.uuid4().hex[:16], "config": config.result_dict(),
                     "config_hash": config.hash,
@@ -164,9 +273,17 @@ class RunDir:
             _fsync_dir(self.root)
         try:
             info = read_json(self.run_json)
+            if not isinstance(info, dict):
+                raise ValueError("not a JSON object")
         except (OSError, ValueError) as e:
-            raise RunDirError(f"{self.run_json}: unreadable ({e}); this is not a run directory "
-                              "written by ffbench") from None
+            raise RunDirError(f"{self.run_json}: unreadable or damaged ({e}); not a run directory "
+                              "ffbench can resume: use a new --out directory") from None
+        if info.get("config_hash") != config.hash and self.holds_only_run_json():
+            # the run that wrote it stopped before planning (e.g. a typo found late): nothing
+            # here depends on the old config, so the corrected one takes the directory
+            log.warning("%s: replacing the config of a run that never started", self.run_json)
+            info = {**info, "config": config.result_dict(), "config_hash": config.hash}
+            atomic_write_json(self.run_json, info)
         if info.get("config_hash") != config.hash:
             old = info.get("config", {})
             new = config.result_dict()

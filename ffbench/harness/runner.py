@@ -20,10 +20,10 @@ import time
 from .. import __version__
 from .config import RunConfig
 from .evaluate import evaluate_run
-from .features import build_extractor_for, extract_features, feature_specs
-from .generate import generate_samples, load_model, model_info, record_failure
-from .plan import load_or_create_plan, shard_items
-from .rundir import RunDir, atomic_write_json, crash_point, read_json
+from .features import build_extractor_for, extract_features, extractor_info, feature_specs
+from .generate import generate_samples, load_model, model_info, record_failure, repair_mp4s
+from .plan import build_plan, load_or_create_plan, shard_items
+from .rundir import RunDir, RunDirError, atomic_write_json, crash_point, read_json
 from .shard import ShardInfo, barrier, detect_shard, finish
 
 __all__ = ["run", "versions", "hardware"]
@@ -86,13 +86,16 @@ def _work(rd: RunDir, plan, config: RunConfig, info: ShardInfo, generator, progr
     todo_gen = [it for it in items if not it.path and not rd.is_generated(it.sample_id)
                 and rd.failure(it.sample_id) is None]
     t0 = time.perf_counter()
-    if todo_gen:
+    repair_mp4s(rd, items)
+    model_json_lost = not (rd.root / "model.json").is_file() and any(not it.path for it in items)
+    if todo_gen or model_json_lost:
         gen = generator if generator is not None else load_model(config, device=config.device or _device())
         minfo = model_info(gen)
         meta = gen.metadata() if hasattr(gen, "metadata") else {}
         atomic_write_json(rd.root / "model.json", {**meta, **minfo})
-        counts["generate"] = generate_samples(rd, items, gen, config, progress=progress,
-                                              desc=f"generate{tag}")
+        if todo_gen:  # (else only model.json was lost: rewritten above)
+            counts["generate"] = generate_samples(rd, items, gen, config, progress=progress,
+                                                  desc=f"generate{tag}")
         if generator is None:
             del gen
             _free_memory(None)
@@ -101,8 +104,18 @@ def _work(rd: RunDir, plan, config: RunConfig, info: ShardInfo, generator, progr
         t0 = time.perf_counter()
         pending = [it for it in items if rd.is_ready(it)
                    and rd.failure(it.sample_id) is None and not rd.has_feature(spec.key, it.sample_id)]
+        stored = check_feature_info(rd, spec)
         if pending:
             ext = build_extractor_for(spec, config)
+            if stored is not None:
+                wtag = extractor_info(ext, spec, config)["weights_tag"]
+                if stored.get("weights_tag") != wtag:
+                    raise RunDirError(
+                        f"{rd.root / 'features' / (spec.key + '.json')}: the features here were made "
+                        f"by extractor weights {str(stored.get('weights_tag'))[:16]!r}, this run has "
+                        f"{wtag[:16]!r}; mixing them would be silently wrong. Use the original "
+                        f"weights, or delete features/{spec.key}.json and features/{spec.key}/ to "
+                        "recompute all of them")
             counts[spec.key] = extract_features(rd, items, spec, ext, config, progress=progress,
                                                 desc=f"features {spec.key}{tag}")
             del ext
@@ -113,6 +126,54 @@ def _work(rd: RunDir, plan, config: RunConfig, info: ShardInfo, generator, progr
                                                  "counts": counts, "timings": timings})
     return {"rank": info.rank, "world": info.world, "n_items": len(items), "counts": counts,
             "timings": timings}
+
+
+def check_feature_info(rd: RunDir, spec) -> dict | None:
+    """features/KEY.json of a feature pass (its extractor, weights sha256, random flag), or None
+    when the pass has not started. Features without a readable description are refused (their
+    provenance, e.g. random weights, would be lost), naming the file and the remedy."""
+    from ..fileio import read_json_checked
+
+    p = rd.root / "features" / f"{spec.key}.json"
+    folder = rd.root / "features" / spec.key
+    remedy = (f"delete {p.name} and the folder features/{spec.key}/ and run the same command to "
+              "recompute these features")
+    if not p.exists():
+        if folder.is_dir() and any(folder.glob("*.npy")):
+            raise RunDirError(f"{p}: missing, but {folder} holds features; {remedy}")
+        return None
+    info = read_json_checked(p, "feature-pass description", remedy, RunDirError)
+    if info.get("key") != spec.key or "weights_tag" not in info:
+        raise RunDirError(f"{p}: damaged feature-pass description (no key/weights_tag); {remedy}")
+    return info
+
+
+def _preflight_inputs(config: RunConfig) -> None:
+    """What else a run needs, checked before run.json is written (a typo found late would
+    otherwise bind the run directory to the broken config): entry points import, and an FVD
+    run's real videos are a dataset name or an existing folder."""
+    import importlib
+
+    from ..data import dataset_names
+    from ..errors import ConfigError
+    from .config import is_entry_point
+
+    eps = [("model", config.model)] if is_entry_point(config.model) else []
+    eps += [(f"[extractors] {k}", v) for k, v in config.extractors.items()]
+    for where, ep in eps:
+        mod, _, attr = ep.partition(":")
+        try:
+            if not callable(getattr(importlib.import_module(mod), attr)):
+                raise AttributeError(f"{attr} is not callable")
+        except (ImportError, AttributeError) as e:
+            raise ConfigError(f"{where} = {ep!r}: {type(e).__name__}: {e}") from None
+    if any(p.metric == "fvd" for p in config.protocols()) and not config.real.stats:
+        from pathlib import Path
+
+        source = config.real.source or config.dataset
+        if source not in dataset_names() and not Path(source).is_dir():
+            raise ConfigError(f"[real] source = {source!r}: neither a known dataset "
+                              f"({', '.join(dataset_names())}) nor a folder of videos")
 
 
 def preflight(config: RunConfig) -> None:
@@ -129,6 +190,7 @@ def preflight(config: RunConfig) -> None:
         for p in config.protocols():
             if p.metric == "fvd":
                 check_stats(stats, p, None, config.real.stats)
+    _preflight_inputs(config)
     if config.random_extractors:
         return
     for spec in feature_specs(config.protocols()):
@@ -141,7 +203,10 @@ def preflight(config: RunConfig) -> None:
 def _model_meta(rd: RunDir, config: RunConfig) -> dict:
     p = rd.root / "model.json"
     if p.is_file():
-        return read_json(p)
+        from ..fileio import read_json_checked
+
+        return read_json_checked(p, "generator description", "delete it and run the same "
+                                 "command to write it again", RunDirError)
     return {"model": config.model, "kind": "", "random_weights": config.random_weights}
 
 
@@ -208,6 +273,8 @@ def run(config: RunConfig, *, shard: str | None = None, merge: bool = False,
     progress = (not quiet) if progress is None else progress
     if info.distributed:
         barrier(info)  # joins the process group early: a broken rendezvous fails now, not hours later
+    if plan is None and info.is_main and not rd.plan_jsonl.is_file():
+        plan = build_plan(config)  # a dataset / prompt error is reported before anything is written
     try:
         if info.is_main:
             run_info = rd.bind(config, __version__)
@@ -229,6 +296,8 @@ def run(config: RunConfig, *, shard: str | None = None, merge: bool = False,
             return {"shard": summary}
         if merge:
             rd.sweep_temp()
+        for spec in feature_specs(config.protocols()):
+            check_feature_info(rd, spec)
         ev = evaluate_run(rd, plan, config, progress=progress)
         shards = {}
         for p in sorted((rd.root / "shards").glob("*.done")) if (rd.root / "shards").is_dir() else ():

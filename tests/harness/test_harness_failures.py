@@ -175,6 +175,7 @@ def test_editing_the_model_toml_is_a_different_config(tmp_path):
     cfg = parse_run_config({"model": str(toml), "dataset": "demo", "metrics": ["clipsim"]})
     rd = RunDir(tmp_path / "run")
     rd.bind(cfg, "test")
+    (tmp_path / "run" / "plan.jsonl").write_text("")  # the run has started (a bare run.json may be rebound)
     toml.write_text(base.replace("frames = 4", "frames = 8"))
     changed = parse_run_config({"model": str(toml), "dataset": "demo", "metrics": ["clipsim"]})
     assert cfg.model_config_hash and changed.model_config_hash != cfg.model_config_hash
