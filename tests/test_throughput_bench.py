@@ -116,27 +116,40 @@ def test_bench_fvd_throughput_ucf_like(benchmark, tmp_path, isolated_home):
     from ffbench.video.loader import ClipLoader
 
     n, frames, res, bs = int(os.environ.get("FFBENCH_BENCH_VIDEOS", "8")), 150, 64, 4
-    fake, real = tmp_path / "fake", tmp_path / "real"
-    fake.mkdir()
-    files = _ucf_like(fake, n, frames, 240, 320)
+    fake, real, pool = tmp_path / "fake", tmp_path / "real", tmp_path / "pool"
+    fake.mkdir(), pool.mkdir()
+    reader_files = _ucf_like(pool, 3 * n, frames, 240, 320)  # the reader: 3n files
+    files = [shutil.copy(f, fake / f.name) for f in reader_files[:n]]  # FVD: n fake, n real
     shutil.copytree(fake, real)
     rng = np.random.default_rng(0)
-    offs = [int(o) for o in rng.integers(0, frames - 16, n)]
+    offs = [int(o) for o in rng.integers(0, frames - 16, len(reader_files))]
 
     def whole():
-        return [V.read_video(f)[o:o + 16] for f, o in zip(files, offs)]
+        return [V.read_video(f)[o:o + 16] for f, o in zip(reader_files, offs)]
 
     def loader(workers):
         from ffbench.video import container
 
-        container._cached_index.cache_clear()
-        return lambda: [c.clip for c in ClipLoader([(f, o, 16) for f, o in zip(files, offs)], workers)]
+        def go():
+            container._cached_index.cache_clear()  # no help from an earlier pass's packet index
+            reqs = [(f, o, 16) for f, o in zip(reader_files, offs)]
+            return [c.clip for c in ClipLoader(reqs, workers)]
+        return go
 
     assert all(torch.equal(a, b) for a, b in zip(whole(), loader(2)()))
-    rates = {"whole_file": n / best_of(whole, 2), "clip_reader_w0": n / best_of(loader(0), 3),
-             "clip_reader_w2": n / best_of(loader(2), 3)}
+    m = len(reader_files)
+    best = {"whole_file": float("inf"), "clip_reader_w0": float("inf"), "clip_reader_w2": float("inf")}
+    for _ in range(3):  # interleaved, best of 3: a burst of load on a shared machine hits all alike
+        for name, fn in (("whole_file", whole), ("clip_reader_w0", loader(0)), ("clip_reader_w2", loader(2))):
+            best[name] = min(best[name], best_of(fn, 1))
+    rates = {k: m / v for k, v in best.items()}
 
     cfg0, cfg2 = _config(fake, real, res, 0, bs), _config(fake, real, res, 2, bs)
+    from ffbench.harness.features import build_extractor_for, feature_specs
+
+    t0 = time.perf_counter()
+    build_extractor_for(feature_specs(cfg0.protocols())[0], cfg0)
+    build_s = time.perf_counter() - t0  # once per run, not per video; the engine builds twice
     value, stages = staged_fvd(cfg0, files, real)
     stages = {k: min(v, staged_fvd(cfg0, files, real)[1][k]) for k, v in stages.items()}
     e2e = {}
@@ -145,7 +158,7 @@ def test_bench_fvd_throughput_ucf_like(benchmark, tmp_path, isolated_home):
         assert engine_fvd(cfg) == value
         e2e[w] = time.perf_counter() - t0
     forward = stages["extract_s"]
-    info = {"files": f"{n} fake + {n} real x 320x240x{frames} mpeg4/avi (GOP 12)",
+    info = {"files": f"reader: {m}; FVD: {n} fake + {n} real; 320x240x{frames} mpeg4/avi (GOP 12)",
             "detector": f"random I3D stand-in at {res}px (the real one: 224px), batch {bs}",
             "cpus": os.cpu_count(), "torch_threads": torch.get_num_threads(),
             **{f"{k}_videos_per_s": round(v, 2) for k, v in rates.items()},
@@ -153,8 +166,12 @@ def test_bench_fvd_throughput_ucf_like(benchmark, tmp_path, isolated_home):
             "reader_speedup_2_workers_vs_0": round(rates["clip_reader_w2"] / rates["clip_reader_w0"], 2),
             **{k: round(v, 3) for k, v in stages.items()},
             "engine_w0_s": round(e2e[0], 3), "engine_w2_s": round(e2e[2], 3),
+            "extractor_build_s": round(build_s, 3),
             "engine_w0_over_forward": round(e2e[0] / forward, 2),
-            "engine_w2_over_forward": round(e2e[2] / forward, 2)}
+            "engine_w2_over_forward": round(e2e[2] / forward, 2),
+            "engine_w0_less_builds_over_forward": round((e2e[0] - 2 * build_s) / forward, 2),
+            "engine_w2_less_builds_over_forward": round((e2e[2] - 2 * build_s) / forward, 2),
+            "decode_over_forward": round(stages["decode_s"] / forward, 3)}
     benchmark.extra_info.update(info)
     print("\n" + "\n".join(f"{k}: {v}" for k, v in info.items()))
     benchmark.pedantic(loader(0), rounds=3, iterations=1)
