@@ -9,7 +9,8 @@ PyAV at test time; `test_video_bench._ucf_like`) this measures, in one pytest-be
   (rescale + trilinear resize, the stand-in's own first op, timed alone) / extract (the
   detector's forward passes, resize included) / statistics (Gaussian statistics and the
   Fréchet distance), and the engine's wall time (`evaluate_folder`, fake and real side) with
-  `workers` 0 and 2, as a ratio to the forward time alone.
+  `workers` 0 and 2, as a ratio to the forward time alone (the extractor is built once, outside
+  the timings: `cached_i3d`).
 `extra_info` holds the figures and ratios; nothing asserts wall-clock times.
 
 Normal test runs (`--benchmark-disable`) run only the cheap check that the staged pipeline
@@ -33,10 +34,26 @@ pytestmark = pytest.mark.benchmark(group="throughput")
 PROTOCOL = "fvd@stylegan-v-2048x16"
 
 
+_BUILT: dict = {}
+
+
+def cached_i3d(protocol, random_seed=None, device=None):
+    """The random I3D stand-in, built once per input size: the engine builds its extractor per
+    pass (seconds of TorchScript compilation for the stand-in, once per run, not per video),
+    which would swamp the per-video costs measured here."""
+    from ffbench.metrics.extractors import build_extractor
+
+    if protocol.resolution not in _BUILT:
+        _BUILT[protocol.resolution] = build_extractor(
+            "i3d-torchscript", random_seed=0, stand_in_resolution=protocol.resolution)
+    return _BUILT[protocol.resolution]
+
+
 def _config(fake, real, resolution: int, workers: int, batch: int):
     from ffbench.harness.config import parse_run_config
 
     return parse_run_config({"model": "bench", "dataset": "custom", "metrics": [PROTOCOL],
+                             "extractors": {"i3d-torchscript": "test_throughput_bench:cached_i3d"},
                              "random_extractors": True, "resolution": resolution,
                              "feature_batch_size": batch, "source": str(fake), "db": "none",
                              "real": {"source": str(real)}, "workers": workers})
@@ -145,11 +162,6 @@ def test_bench_fvd_throughput_ucf_like(benchmark, tmp_path, isolated_home):
     rates = {k: m / v for k, v in best.items()}
 
     cfg0, cfg2 = _config(fake, real, res, 0, bs), _config(fake, real, res, 2, bs)
-    from ffbench.harness.features import build_extractor_for, feature_specs
-
-    t0 = time.perf_counter()
-    build_extractor_for(feature_specs(cfg0.protocols())[0], cfg0)
-    build_s = time.perf_counter() - t0  # once per run, not per video; the engine builds twice
     value, stages = staged_fvd(cfg0, files, real)
     stages = {k: min(v, staged_fvd(cfg0, files, real)[1][k]) for k, v in stages.items()}
     e2e = {}
@@ -166,11 +178,8 @@ def test_bench_fvd_throughput_ucf_like(benchmark, tmp_path, isolated_home):
             "reader_speedup_2_workers_vs_0": round(rates["clip_reader_w2"] / rates["clip_reader_w0"], 2),
             **{k: round(v, 3) for k, v in stages.items()},
             "engine_w0_s": round(e2e[0], 3), "engine_w2_s": round(e2e[2], 3),
-            "extractor_build_s": round(build_s, 3),
             "engine_w0_over_forward": round(e2e[0] / forward, 2),
             "engine_w2_over_forward": round(e2e[2] / forward, 2),
-            "engine_w0_less_builds_over_forward": round((e2e[0] - 2 * build_s) / forward, 2),
-            "engine_w2_less_builds_over_forward": round((e2e[2] - 2 * build_s) / forward, 2),
             "decode_over_forward": round(stages["decode_s"] / forward, 3)}
     benchmark.extra_info.update(info)
     print("\n" + "\n".join(f"{k}: {v}" for k, v in info.items()))
