@@ -32,6 +32,9 @@ def add_engine_options(p: argparse.ArgumentParser, *, batch_size: int = 8) -> No
     p.add_argument("--extractor", action="append", default=[], metavar="NAME=MODULE:FUNCTION",
                    help="replace extractor NAME (e.g. i3d-torchscript) by a factory "
                         "f(protocol=, random_seed=, device=) (as [extractors] in a run config)")
+    p.add_argument("--workers", type=int, default=None, metavar="N",
+                   help="processes decoding videos ahead of the extractor (default min(4, CPUs); "
+                        "0: in-process); results do not depend on it")
     p.add_argument("--json", action="store_true", help="print the result as JSON")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
 
@@ -71,6 +74,8 @@ def folder_config(args, protocol: str, *, fake=None, real=None, clip_seed: int =
             "source": str(Path(fake).resolve()) if fake else "",
             "extractors": dict(_pair(e) for e in getattr(args, "extractor", []) or []),
             "db": "none" if getattr(args, "no_store", False) else (getattr(args, "db", "") or "")}
+    if getattr(args, "workers", None) is not None:
+        data["workers"] = args.workers
     if real is not None:
         r = Path(str(real))
         data["real"] = ({"stats": str(r)} if r.is_file() else {"source": str(real), "seed": clip_seed})
@@ -119,11 +124,14 @@ def evaluate_folder(config, *, prompts=None, limit: int | None = None, quiet: bo
         from dataclasses import replace
 
         plan = replace(plan, items=plan.items[:limit])  # "the first N", sorted (StyleGAN-V)
-    if config.out:
-        results = run(config, plan=plan, quiet=quiet)
-    else:
-        with tempfile.TemporaryDirectory(prefix="ffbench-eval-") as tmp:
-            results = run(config.with_execution(out=tmp), plan=plan, quiet=quiet)
+    from ..video.loader import decode_workers
+
+    with decode_workers(config.workers):  # the real side's decoding too
+        if config.out:
+            results = run(config, plan=plan, quiet=quiet)
+        else:
+            with tempfile.TemporaryDirectory(prefix="ffbench-eval-") as tmp:
+                results = run(config.with_execution(out=tmp), plan=plan, quiet=quiet)
     results["skipped"] = [{"video": v, "reason": r} for v, r in plan.skipped] + [
         {"video": _video_of(plan, f["sample_id"]), "reason": f"{f['stage']}: {f['error']}"}
         for f in results["failures"]]

@@ -63,7 +63,7 @@ def _config_from_args(args):
         data["real"] = {**data["real"], "source": args.real_source}
         cfg = parse_run_config(data, "command line")
     return cfg.with_execution(out=args.out, max_failures=args.max_failures,
-                              bootstrap=args.bootstrap, db=args.db)
+                              bootstrap=args.bootstrap, db=args.db, workers=args.workers)
 
 
 def _run(args) -> int:
@@ -72,12 +72,14 @@ def _run(args) -> int:
 
     from ..harness.generate import MaxFailuresReached
     from ..harness.runner import run, summary_lines
+    from ..video.loader import decode_workers
 
     logging.basicConfig(level=logging.ERROR if args.quiet else logging.WARNING,
                         format="%(levelname)s %(name)s: %(message)s")
     cfg = _config_from_args(args)
     try:
-        out = run(cfg, shard=args.shard, merge=args.merge, quiet=args.quiet or args.json)
+        with decode_workers(cfg.workers):  # the real side's decoding too
+            out = run(cfg, shard=args.shard, merge=args.merge, quiet=args.quiet or args.json)
     except MaxFailuresReached as e:
         if args.json:
             print_json({"error": str(e), "stopped_early": True})
@@ -126,6 +128,9 @@ def register(subparsers) -> None:
                    help="bootstrap resamples for FVD/IS confidence intervals (CLIPSIM always has one)")
     p.add_argument("--batch-size", type=int, help="prompts per generator call (default 1)")
     p.add_argument("--feature-batch-size", type=int, help="videos per extractor call (default 8)")
+    p.add_argument("--workers", type=int, metavar="N",
+                   help="processes decoding videos ahead of the extractors (default min(4, CPUs); "
+                        "0: in-process); results do not depend on it")
     p.add_argument("--dataset-root", help="dataset folder (else the dataset's env variable)")
     p.add_argument("--prompt-file", help="UCF-101 per-class prompt file")
     p.add_argument("--real-source", help="real videos for FVD: dataset name or folder (default: --dataset)")

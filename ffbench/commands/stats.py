@@ -65,10 +65,13 @@ def run_compute(args) -> int:
     config = folder_config(args, args.protocol, real=args.real, clip_seed=args.clip_seed)
     (spec,) = feature_specs(config.protocols())
     ext = build_extractor_for(spec, config)
-    stats = real_statistics(spec.protocol, ext, source=args.real, seed=args.clip_seed,
-                            batch_size=config.feature_batch_size,
-                            tag=extractor_info(ext, spec, config)["weights_tag"],
-                            progress=not (args.quiet or args.json))
+    from ..video.loader import decode_workers
+
+    with decode_workers(config.workers):
+        stats = real_statistics(spec.protocol, ext, source=args.real, seed=args.clip_seed,
+                                batch_size=config.feature_batch_size,
+                                tag=extractor_info(ext, spec, config)["weights_tag"],
+                                progress=not (args.quiet or args.json))
     if args.out:
         stats.save(args.out)
     result = _summary(stats, args.out or stats.meta.get("cache_file"))

@@ -23,7 +23,7 @@ from typing import Iterator, NamedTuple
 from ..errors import ConfigError
 from .config import DatasetError, dataset_names, load_dataset_config
 from ..fileio import atomic_write_text
-from ..clips import CLIP_RULES, ClipSpec, ShortVideoError
+from ..clips import CLIP_RULES, ClipSpec
 from .prompts import sha256_file
 
 __all__ = ["ClipSpec", "RealClip", "RealSetStats", "RealVideoSet", "Manifest", "ManifestEntry",
@@ -147,13 +147,9 @@ class _ManifestJob:
 
 
 def _loader(job, workers: int | None):
-    from torch.utils.data import DataLoader
+    from ..video.loader import worker_loader
 
-    if workers is None:
-        workers = min(4, os.cpu_count() or 1)
-    workers = min(workers, len(job))
-    return DataLoader(job, batch_size=None, shuffle=False, num_workers=max(0, workers),
-                      prefetch_factor=2 if workers > 0 else None)
+    return worker_loader(job, workers)
 
 
 def build_manifest(source, files=None, frames: bool = True, workers: int | None = None,
@@ -203,40 +199,14 @@ class RealSetStats:
                 "missing_files": self.missing}
 
 
-class _ClipJob:
-    """Picklable per-file work: decode, check length, cut the clip."""
-
-    def __init__(self, root: Path, files: list[Path], spec: ClipSpec):
-        self.root, self.files, self.spec = root, files, spec
-
-    def __len__(self):
-        return len(self.files)
-
-    def __getitem__(self, i):
-        from ..video import VideoError
-
-        p = self.files[i]
-        rel = p.relative_to(self.root).as_posix()
-        try:
-            clip, off, total = self.spec.read(p, rel)  # decodes only the clip
-        except ShortVideoError:
-            from ..video import probe
-
-            return {"i": i, "name": rel, "status": "short", "frames": int(probe(p).frames)}
-        except VideoError as e:
-            return {"i": i, "name": rel, "status": "corrupt", "reason": e.reason}
-        except Exception as e:  # a decoder crash on one file must not end the run
-            return {"i": i, "name": rel, "status": "corrupt", "reason": f"{type(e).__name__}: {e}"}
-        return {"i": i, "name": rel, "status": "ok", "clip": clip.contiguous(), "offset": off,
-                "frames": total}
-
-
 class RealVideoSet:
     """Iterates `RealClip`s (uint8 [n,H,W,3] at native resolution) in sorted file order.
 
     Every skipped file is logged (logger `ffbench.data.realvideos`, level WARNING) and counted.
 
-    Decoding runs in DataLoader worker processes; results arrive in order, so "the first N
+    Decoding runs in DataLoader worker processes (`ffbench.video.ClipLoader`, the engine's one
+    decoding path; `workers` None: `ffbench.video.loader.default_workers()`, 0: in-process),
+    ahead of the consumer; results arrive in order, so "the first N
     usable videos" is exact whatever the worker count. After (or during) iteration `stats` says
     how many were used, discarded as short, corrupt or missing, with their names.
     """
@@ -272,18 +242,24 @@ class RealVideoSet:
             return
         bar = progress_bar(total=len(self), desc=f"real videos {self.name}", unit="clip",
                            quiet=not self.progress)
-        it = iter(_loader(_ClipJob(self.root, self.files, self.spec), self.workers))
+        from ..video.loader import ClipLoader, ClipRequest
+
+        names = [p.relative_to(self.root).as_posix() for p in self.files]
+        loader = ClipLoader([ClipRequest(p, self.spec, self.spec.num_frames, self.spec.stride, rel)
+                             for p, rel in zip(self.files, names)], self.workers)
+        it = iter(loader)
         try:
-            for r in it:
-                if r["status"] == "corrupt":
-                    stats.corrupt.append((r["name"], r["reason"]))
-                    log.warning("%s: skipped corrupt video %s: %s", self.name, r["name"], r["reason"])
-                elif r["status"] == "short":
-                    stats.short.append((r["name"], r["frames"]))
+            for i, video, _ in it:
+                name, failure = names[i], loader.failures.get(i)
+                if failure is not None and failure.kind == "short":
+                    stats.short.append((name, loader.frames[i]))
                     log.warning("%s: discarded short video %s: %d frames, the clip rule needs %d",
-                                self.name, r["name"], r["frames"], self.spec.threshold)
+                                self.name, name, loader.frames[i], self.spec.threshold)
+                elif failure is not None:  # corrupt, or gone since it was listed
+                    stats.corrupt.append((name, failure.reason))
+                    log.warning("%s: skipped corrupt video %s: %s", self.name, name, failure.reason)
                 else:
-                    clip = RealClip(stats.used, r["name"], r["clip"], r["offset"], r["frames"])
+                    clip = RealClip(stats.used, name, video, loader.offsets[i], loader.frames[i])
                     stats.used += 1
                     bar.update(1)
                     bar.set_postfix(short=len(stats.short), corrupt=len(stats.corrupt), refresh=False)
@@ -291,7 +267,7 @@ class RealVideoSet:
                     if self.num_videos is not None and stats.used >= self.num_videos:
                         break
         finally:
-            del it  # shuts the worker processes down when we stop early
+            it.close()  # shuts the worker processes down when we stop early
             bar.close()
         self._finish(stats)
 

@@ -28,6 +28,7 @@ Example (every key; only `model`, `dataset` and `metrics` are required):
     max_failures = 0                   # stop after this many failed samples (0: never)
     bootstrap = 0                      # bootstrap resamples for FVD/IS confidence intervals
     db = ""                            # results store URL or SQLite path ("" = default)
+    workers = 4                        # video-decoding processes (default min(4, CPUs); 0: in-process)
 
     [model_overrides]                  # see ffbench.generators.apply_overrides
     frames = 16
@@ -46,6 +47,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import tomllib
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
@@ -61,7 +63,13 @@ METRIC_DEFAULTS = {"fvd": "fvd@stylegan-v-2048x16", "is": "is@c3d-ucf101",
                    "clipsim": "clipsim@vit-b-32", "kvd": "kvd@stylegan-v-2048x16",
                    "fid": "fid@clean-frames-16", "kid": "kid@clean-frames-16",
                    "jedi": "jedi@vjepa2-vitl-ssv2"}
-EXECUTION_FIELDS = ("out", "max_failures", "bootstrap", "db", "extractor_weights", "device")
+EXECUTION_FIELDS = ("out", "max_failures", "bootstrap", "db", "extractor_weights", "device",
+                    "workers")
+
+
+def default_workers() -> int:
+    """Video-decoding processes when none are given: min(4, CPUs) (ffbench.video.loader)."""
+    return min(4, os.cpu_count() or 1)
 
 
 @dataclass(frozen=True)
@@ -105,6 +113,9 @@ class RunConfig:
     db: str = ""
     extractor_weights: dict = field(default_factory=dict)  # extractor name -> explicit weights file
     device: str = ""                   # torch device ("" = cuda:LOCAL_RANK if present, else cpu)
+    # DataLoader processes decoding videos ahead of the extractor, fake and real side (0: in
+    # this process); results do not depend on it
+    workers: int = field(default_factory=default_workers)
 
     def to_dict(self) -> dict:
         d = asdict(self)
@@ -165,7 +176,8 @@ def is_entry_point(model: str) -> bool:
 _TYPES = {"model": str, "dataset": str, "n": int, "seed": int, "random_weights": bool,
           "random_extractors": bool, "batch_size": int, "feature_batch_size": int,
           "dataset_root": str, "prompt_file": str, "out": str, "max_failures": int,
-          "bootstrap": int, "db": str, "source": str, "resolution": int, "device": str}
+          "bootstrap": int, "db": str, "source": str, "resolution": int, "device": str,
+          "workers": int}
 _REAL_TYPES = {"source": str, "root": str, "num_videos": int, "seed": int, "stats": str}
 _OVERRIDE_TYPES = {"frames": int, "height": int, "width": int, "fps": (int, float),
                    "steps": int, "guidance": (int, float)}
@@ -234,7 +246,7 @@ def parse_run_config(data: dict, src: str = "<config>", *, check_model: bool = T
             raise ConfigError(f"{src}: key {req!r} is required")
     kw = {k: _typed(src, k, data[k], t) for k, t in _TYPES.items() if k in data}
     kw["metrics"] = parse_metrics(data["metrics"], f"{src}: metrics")
-    for k in ("n", "seed", "max_failures", "bootstrap"):
+    for k in ("n", "seed", "max_failures", "bootstrap", "workers"):
         if kw.get(k, 0) < 0:
             raise ConfigError(f"{src}: {k} must be >= 0, got {kw[k]}")
     for k in ("batch_size", "feature_batch_size"):

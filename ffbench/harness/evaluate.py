@@ -79,6 +79,7 @@ def real_stats_for(rd: RunDir, config, spec: FeatureSpec, p, progress: bool = Tr
                         str(m.get("manifest_hash"))[:12], key[:12])
     ext = None if config.real.stats else build_extractor_for(spec, config)
     stats = real_statistics(p, ext, source=source, root=root, stats_file=config.real.stats or None,
+                            workers=getattr(config, "workers", None),
                             num_videos=config.real.num_videos or None, seed=config.real.seed,
                             batch_size=config.feature_batch_size,
                             tag=extractor_info(ext, spec, config)["weights_tag"] if ext else "",
@@ -101,6 +102,7 @@ def real_features_for(config, spec: FeatureSpec, p, progress: bool = True) -> di
     source = config.real.source or config.dataset
     root = config.real.root or (config.dataset_root if not config.real.source else "") or None
     return real_features(p, ext, source=source, root=root, num_videos=config.real.num_videos or None,
+                         workers=getattr(config, "workers", None),
                          seed=config.real.seed, batch_size=config.feature_batch_size,
                          tag=extractor_info(ext, spec, config)["weights_tag"], progress=progress)
 

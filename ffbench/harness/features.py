@@ -20,7 +20,6 @@ import traceback
 from dataclasses import dataclass, field
 
 
-from ..clips import ShortVideoError
 from .families import Family, family, weights_tag
 from .rundir import RunDir, atomic_write_json, atomic_write_npy, crash_point
 
@@ -95,20 +94,40 @@ def sample_path(rd: RunDir, it):
     return it.path or rd.sample(it.sample_id, "npy")
 
 
-def load_sample(rd: RunDir, it, clip_rule=None):
-    """uint8 [T,H,W,3] of a plan item, or only its clip under `clip_rule` (decoding only the
-    clip: memory bounded by what the protocol scores)."""
-    from ..video import read_video
+def _requests(rd: RunDir, todo, clip_rule):
+    """One `ClipRequest` per item: its clip under `clip_rule` (keyed by sample id, as
+    `ClipSpec.read` does), or the whole video when the family scores every frame (CLIPSIM)."""
+    from ..video.loader import ClipRequest
 
     if clip_rule is None:
-        return read_video(sample_path(rd, it))
-    return clip_rule.read(sample_path(rd, it), it.sample_id)[0]
+        return [ClipRequest(sample_path(rd, it), 0, None) for it in todo]
+    return [ClipRequest(sample_path(rd, it), clip_rule, clip_rule.num_frames, clip_rule.stride,
+                        it.sample_id) for it in todo]
+
+
+def _chunks(loader, todo, size: int):
+    """Loaded items in plan order, `size` plan items at a time (failed ones included), so the
+    extractor's batches hold the same videos as when each chunk was read in-process."""
+    chunk = []
+    for item in loader:
+        chunk.append((todo[item.index], item))
+        if len(chunk) == size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
 
 
 def extract_features(rd: RunDir, items, spec: FeatureSpec, ext, config, *, progress=True,
                      desc=None) -> dict:
-    """Features of `spec` for every generated item that lacks them; failures -> errors/<id>.json."""
+    """Features of `spec` for every generated item that lacks them; failures -> errors/<id>.json.
+
+    Videos are decoded by `config.workers` DataLoader processes (`ffbench.video.ClipLoader`,
+    the real side's path too) while the extractor runs, in plan order; a short video fails at
+    stage "clip" (the rule's ShortVideoError), an unreadable one at "decode", per sample.
+    """
     from ..progress import progress as progress_bar
+    from ..video.loader import ClipLoader
     from .generate import check_max_failures, record_failure
 
     atomic_write_json(rd.root / "features" / f"{spec.key}.json",
@@ -120,27 +139,32 @@ def extract_features(rd: RunDir, items, spec: FeatureSpec, ext, config, *, progr
     bar = progress_bar(total=len(ready), initial=counts["skipped"], desc=desc or f"features {spec.key}",
                        unit="video", quiet=not progress)
 
-    def fail(it, stage, e):
-        record_failure(rd, it.sample_id, stage, f"{spec.key}: {type(e).__name__}: {e}",
-                       traceback.format_exc())
+    def fail(it, stage, e, tb=None):
+        from ..fileio import WriteError
+
+        if isinstance(e, WriteError):  # disk full / read-only: the run stops, the sample is redone
+            raise e
+        text = e if isinstance(e, str) else f"{type(e).__name__}: {e}"
+        record_failure(rd, it.sample_id, stage, f"{spec.key}: {text}",
+                       traceback.format_exc() if tb is None else tb)
         counts["failed"] += 1
-        log.warning("%s failed (%s): %s", it.sample_id, stage, e)
+        log.warning("%s failed (%s): %s", it.sample_id, stage, text)
 
     bs = config.feature_batch_size if spec.kind == "video" else 1
     clip_rule = spec.family.clip_spec(spec.protocol, "fake")
+    loader = ClipLoader(_requests(rd, todo, clip_rule), getattr(config, "workers", None))
+    chunks = _chunks(loader, todo, bs)
     try:
-        for start in range(0, len(todo), bs):
-            batch = todo[start:start + bs]
+        for chunk in chunks:
             loaded = []
-            for it in batch:
-                try:
-                    loaded.append((it, load_sample(rd, it, clip_rule)))
-                except ShortVideoError as e:
-                    fail(it, "clip", e)
-                    bar.update(1)
-                except Exception as e:
-                    fail(it, "decode", e)
-                    bar.update(1)
+            for it, item in chunk:
+                failure = loader.failures.get(item.index)
+                if failure is None:
+                    loaded.append((it, item.clip))
+                    continue
+                fail(it, "clip" if failure.kind == "short" else "decode", failure.exception,
+                     failure.traceback)
+                bar.update(1)
             if spec.kind != "video":  # per sample: CLIPSIM (frames + prompt), frame FID/KID
                 for it, video in loaded:
                     try:
@@ -175,6 +199,7 @@ def extract_features(rd: RunDir, items, spec: FeatureSpec, ext, config, *, progr
             if counts["failed"]:
                 check_max_failures(rd, config.max_failures)
     finally:
+        chunks.close()  # stops the decoding workers when a failure limit or crash ends the pass
         bar.close()
     return counts
 

@@ -39,7 +39,8 @@ def check_stats(stats, protocol, dim: int | None, where: str) -> None:
 
 def real_statistics(protocol, extractor, *, source=None, root=None, stats_file=None,
                     num_videos: int | None = None, seed: int = 0, batch_size: int = 8,
-                    tag: str = "", use_cache: bool = True, progress: bool = True):
+                    tag: str = "", use_cache: bool = True, progress: bool = True,
+                    workers: int | None = None):
     """GaussianStats (float64 Σx, Σxxᵀ, N) of the real set under an FVD `protocol`.
 
     protocol: FVDProtocol object; extractor: its feature extractor (already built);
@@ -63,7 +64,7 @@ def real_statistics(protocol, extractor, *, source=None, root=None, stats_file=N
     from ..data import real_video_set
 
     rvs = real_video_set(source, protocol, root=root, num_videos=num_videos, seed=seed,
-                         progress=progress)
+                         progress=progress, workers=workers)
     cache = StatsCache() if use_cache else None
     key = rvs.cache_key()
     if cache is not None:
@@ -117,7 +118,7 @@ def _real_feature_matrix(protocol, extractor, rvs, batch_size: int, source) -> n
 
 def real_features(protocol, extractor, *, source, root=None, num_videos: int | None = None,
                   seed: int = 0, batch_size: int = 8, tag: str = "", use_cache: bool = True,
-                  progress: bool = True) -> dict:
+                  progress: bool = True, workers: int | None = None) -> dict:
     """{"features": float32 [N, D], "n_videos", "real_set"} of the real set for a kernel or frame
     protocol (KVD, JEDi, frame FID/KID: their distances need the features, not Gaussian
     statistics). Cached next to the statistics, keyed like them by (protocol hash, real-set key,
@@ -128,7 +129,7 @@ def real_features(protocol, extractor, *, source, root=None, num_videos: int | N
     from ..metrics.stats import StatsCache, cache_key
 
     rvs = real_video_set(source, protocol, root=root, num_videos=num_videos, seed=seed,
-                         progress=progress)
+                         progress=progress, workers=workers)
     key = cache_key(protocol.hash, rvs.cache_key(), tag)
     path = StatsCache().root / f"features-{key[:32]}.npz"
     if use_cache and path.is_file():
