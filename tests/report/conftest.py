@@ -150,3 +150,16 @@ def make_run_dir():
     """`write_run_dir` for tests that need runs of their own (`from conftest import` is ambiguous
     across test folders)."""
     return write_run_dir
+
+
+@pytest.fixture(scope="module")
+def chromium():
+    """Path of headless Chromium for the report's browser tests (a missing browser fails them:
+    .ci/run installs Debian's package)."""
+    from _report_browser import find_chromium
+
+    path = find_chromium()
+    if path is None:
+        pytest.fail("headless Chromium not found (/usr/bin/chromium): install Debian's `chromium` "
+                    "package (apt-get install -y chromium; .ci/run does this) or set FFBENCH_CHROMIUM")
+    return path

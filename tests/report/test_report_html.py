@@ -10,11 +10,10 @@ import os
 import shutil
 from pathlib import Path
 
-import pytest
 
 from ffbench.report.builder import build_report
 
-from _report_browser import Browser, find_chromium
+from _report_browser import Browser
 
 WAIT_MEDIA = """(async () => {
   const vids = [...document.querySelectorAll('video')];
@@ -39,15 +38,6 @@ WAIT_MEDIA = """(async () => {
     text: document.body.innerText,
   };
 })()"""
-
-
-@pytest.fixture(scope="module")
-def chromium():
-    path = find_chromium()
-    if path is None:
-        pytest.fail("headless Chromium not found (/usr/bin/chromium): install Debian's `chromium` "
-                    "package (apt-get install -y chromium; .ci/run does this) or set FFBENCH_CHROMIUM")
-    return path
 
 
 def test_html_report_in_chromium(chromium, run_dirs, profile_dir, fixed_store, tmp_path):

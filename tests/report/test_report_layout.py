@@ -14,7 +14,7 @@ import pytest
 
 from ffbench.report.builder import build_report
 
-from _report_browser import Browser, find_chromium
+from _report_browser import Browser
 
 H_IS, H_FVD, H_CLIP, W_SHA = "1" * 64, "2" * 64, "4" * 64, "ab" * 32  # as tests/report/conftest.py
 
@@ -57,15 +57,6 @@ MEASURE = r"""(() => {
 })()"""
 
 LONG_PROMPT = ("a very long prompt " * 600).strip()  # ~11,400 characters
-
-
-@pytest.fixture(scope="module")
-def chromium():
-    path = find_chromium()
-    if path is None:
-        pytest.fail("headless Chromium not found (/usr/bin/chromium): install Debian's `chromium` "
-                    "package (apt-get install -y chromium; .ci/run does this) or set FFBENCH_CHROMIUM")
-    return path
 
 
 @pytest.fixture
