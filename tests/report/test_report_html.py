@@ -10,7 +10,6 @@ import os
 import shutil
 from pathlib import Path
 
-
 from ffbench.report.builder import build_report
 
 from _report_browser import Browser
