@@ -94,6 +94,11 @@ SOURCES: dict[str, Source] = {
     # the folder transformers' T5EncoderModel/AutoTokenizer.from_pretrained read (PyTorch shards)
     "flan_ul2_encoder": Source(repo_id="google/flan-ul2",
                                allow_patterns=("*.json", "*.model", "pytorch_model*.bin")),
+    "cleanfid_inception": Source(url="https://nvlabs-fi-cdn.nvidia.com/stylegan2-ada-pytorch/"
+                                     "pretrained/metrics/inception-2015-12-05.pt"),
+    # the folder transformers' VJEPA2ForVideoClassification.from_pretrained reads
+    "vjepa2_vitl_ssv2": Source(repo_id="facebook/vjepa2-vitl-fpc16-256-ssv2",
+                               allow_patterns=("*.json", "*.safetensors")),
 }
 
 # `--for` targets that are not protocols: what a model or an extractor needs.

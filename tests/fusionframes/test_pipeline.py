@@ -108,17 +108,17 @@ def test_cli_generate_fusionframes_tiny(cli, tmp_path):
     assert proc.returncode == 0, proc.stderr
     summary = json.loads(proc.stdout)
     assert summary["generated"] == 1 and summary["random_weights"] is True
-    from ffbench.fusionframes.interpolation import output_frames
-    from ffbench.generators.base import find_config
+    from ffbench.fusionframes.modes import output_frames
+    from ffbench.fusionframes.presets import SMOKE_TEST
 
-    frames = output_frames(find_config("fusionframes").fusionframes.get("keyframes", 15), "medium")
-    assert frames in (57, 61)  # 15 (release) or 16 (paper) keyframes
-    record = json.loads((out / "00000.json").read_text())
-    assert record["status"] == "ok" and record["frames"] == frames and record["random_weights"] is True
+    frames = output_frames(SMOKE_TEST["keyframes"], "medium")  # --tiny: the smoke preset's keyframes
+    assert frames == 17
+    record = json.loads((out / "samples" / "00000.json").read_text())  # the run-directory format
+    assert record["frames"] == frames and record["random_weights"] is True
     assert (record["height"], record["width"], record["fps"]) == (32, 32, 8.0)
     from ffbench.video import read_video
 
-    assert tuple(read_video(out / "00000.mp4").shape) == (frames, 32, 32, 3)
+    assert tuple(read_video(out / "samples" / "00000.mp4").shape) == (frames, 32, 32, 3)
 
 
 def test_cli_errors_in_process(tmp_path, capsys, monkeypatch):

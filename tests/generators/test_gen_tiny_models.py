@@ -62,7 +62,7 @@ def test_generate_fusionframes_tiny_flag_uses_the_smoke_preset(tmp_path, capsys)
     assert summary["random_weights"] is True and summary["generated"] == 1
     derived = (out / "fusionframes-config.toml").read_text()
     assert "random_weights = true" in derived and "steps = 4" in derived and "keyframes = 5" in derived
-    sample = json.loads(next(p for p in out.glob("*.json") if p.name != "generate.json").read_text())
+    sample = json.loads(next((out / "samples").glob("*.json")).read_text())  # the run-dir format
     assert sample["random_weights"] is True and sample["frames"] == 17
 
 
