@@ -144,10 +144,8 @@ def _run(args) -> int:
         result["stored_in"] = REC.store_reconstruction(result, model=model, dataset=args.dataset,
                                                        db=args.db, extra=extra)
     values = result["values"]
-    if args.json:
-        print_json({**result, "values": {m: REC.jsonable(v) for m, v in values.items()},
-                    "per_video": [{k: (REC.jsonable(v) if isinstance(v, float) else v)
-                                   for k, v in r.items()} for r in result["per_video"]]})
+    if args.json:  # non-finite PSNR: null + "<key>_nonfinite" (the CLI's one JSON convention)
+        print_json(result)
         return 0
     for side, xs in ((args.pred, only_pred), (args.target, only_target)):
         if xs:

@@ -220,6 +220,15 @@ class CLIPSIMFamily(Family):
 
         return frame_cosines(ext, video, prompt)[0].numpy()
 
+    @staticmethod
+    def truncated(prompts, context_length: int) -> list[bool]:
+        """Which prompts CLIP's tokenizer cuts to `context_length` tokens (SOT and EOT included);
+        the tokenizer alone, no network."""
+        import clip
+
+        tok = clip.clip._tokenizer
+        return [len(tok.encode(t)) + 2 > context_length for t in prompts]
+
     def score(self, p, arrays, *, real=None, bootstrap=0, seed=0) -> dict:
         per = np.asarray([float(np.mean(c)) for c in arrays], dtype=np.float64) * float(p.scale)
         if per.size == 0:

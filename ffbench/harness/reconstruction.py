@@ -12,25 +12,19 @@ them into Table 3 columns) plus the decoder's temporal layers, fine-tuning and p
 """
 from __future__ import annotations
 
-import math
 import uuid
 from collections.abc import Iterable, Iterator
 
 import torch
 
 __all__ = ["RECONSTRUCTION_METRICS", "TEMPORAL_LAYERS", "score_pairs", "decoder_reconstructions",
-           "store_reconstruction", "jsonable"]
+           "store_reconstruction"]
 
 RECONSTRUCTION_METRICS = ("psnr", "ssim", "mse", "lpips")
 # decoder variant -> paper Table 3 "Temporal layers" label
 TEMPORAL_LAYERS = {"image": "-", "conv3x1x1": "3x1x1 Conv", "conv3x3x3": "3x3x3 Conv",
                    "conv3x1x1_attn": "3x1x1 Conv + Attn", "conv3x3x3_attn": "3x3x3 Conv + Attn",
                    "resnet_attn": "ResNet Block + Attn", "conv2d_to_3d": "2D->3D Conv"}
-
-
-def jsonable(x: float):
-    """Non-finite floats as strings (PSNR of identical frames is +inf: no cap)."""
-    return x if math.isfinite(x) else ("inf" if x > 0 else "-inf" if x < 0 else "nan")
 
 
 def score_pairs(pairs: Iterable, protocol, wanted=RECONSTRUCTION_METRICS, *, lpips_net=None,

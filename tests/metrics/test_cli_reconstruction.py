@@ -73,8 +73,10 @@ def test_videos_by_name_identical_inf_and_shape_mismatch(tmp_path, capsys):
             "--metrics", "psnr,mse", "--json"]
     assert main(args) == 0
     out = json.loads(capsys.readouterr().out)
-    assert out["values"] == {"psnr": "inf", "mse": 0.0} and out["psnr_identical_frames"] == 3
-    assert out["per_video"][0]["psnr"] == "inf"
+    # PSNR of identical frames is +inf: a JSON null with its sibling, never a string in a number field
+    assert out["values"] == {"psnr": None, "psnr_nonfinite": "inf", "mse": 0.0}
+    assert out["psnr_identical_frames"] == 3
+    assert out["per_video"][0]["psnr"] is None and out["per_video"][0]["psnr_nonfinite"] == "inf"
     write_video(tmp_path / "p" / "clip.npy", a[:2])
     assert main(args) == 2
     assert "clip" in (err := capsys.readouterr().err) and "[2, 8, 8, 3]" in err and "[3, 8, 8, 3]" in err
