@@ -13,7 +13,7 @@ from ._util import add_group
 
 
 def register(subparsers) -> None:
-    _, sub = add_group(subparsers, "evaluate", help="score videos with a metric (fvd, is, clipsim, reconstruction)")
+    _, sub = add_group(subparsers, "evaluate", help="score videos with a metric (fvd, is, clipsim, kvd, fid, kid, jedi, reconstruction)")
     for info in sorted(pkgutil.iter_modules(_commands_path), key=lambda m: m.name):
         if info.name.startswith("evaluate_"):
             module = importlib.import_module(f"{__package__}.{info.name}")
