@@ -64,11 +64,12 @@ def sweep(base: Point, grid: dict[str, list] | None = None, stages=STAGES, progr
           decoder_variants=None):
     """DataFrame of profile rows over the grid (one profile_point per combination)."""
     import pandas as pd
-    from tqdm.auto import tqdm
+
+    from ..progress import progress as progress_bar
 
     points = grid_points(base, grid or {})
     rows = []
-    for p in tqdm(points, desc="profile", unit="config", disable=not progress):
+    for p in progress_bar(points, desc="profile", unit="config", quiet=not progress):
         rows.extend(profile_point(p, stages, decoder_variants))
     return pd.DataFrame(rows)
 
