@@ -178,9 +178,15 @@ def emit_result(args, result: dict, line: str) -> int:
             line += "  [random weights]"
         print(line)
         skipped = result.get("skipped", [])
-        if skipped:
-            print(f"skipped {len(skipped)} input(s): "
-                  + _names([(r["video"], r["reason"]) for r in skipped], 20), file=sys.stderr)
+        dup = [r for r in skipped if r["reason"].startswith("duplicate of")]
+        rest = [r for r in skipped if r not in dup]
+        if rest:
+            print(f"skipped {len(rest)} input(s): "
+                  + _names([(r["video"], r["reason"]) for r in rest], 20), file=sys.stderr)
+        if dup:  # ID.mp4 beside ID.npy (a run folder): one sample, the exact array; all in --json
+            print(f"note: {len(dup)} container file(s) beside an array of the same name were not "
+                  f"read (the exact array is used): {_names([(r['video'], r['reason']) for r in dup], 3)}",
+                  file=sys.stderr)
         for w in result.get("warnings", []):
             print(f"warning: {w}", file=sys.stderr)
     return 0 if result.get("value") is not None else 1
