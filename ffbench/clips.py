@@ -98,13 +98,14 @@ class ClipSpec:
             return video[self.indices(int(video.shape[0]), key)], off
         return video[off:off + self.span:self.stride], off
 
-    def read(self, path, key: str):
+    def read(self, path, key: str, total: int | None = None):
         """(clip uint8 [n,H,W,3], offset, frames in the file) of a video file, decoding only the
         clip (`ffbench.video.read_clip`: seek to the keyframe before it, stop after its last
-        frame; equal to decoding the whole file and `cut`); memory bounded by the clip."""
+        frame; equal to decoding the whole file and `cut`); memory bounded by the clip.
+        `total`: the file's frame count when the caller has probed it already."""
         from .video import probe, read_clip
 
-        total = int(probe(path).frames)
+        total = int(probe(path).frames) if total is None else int(total)
         off = self.offset(total, key)
         if self.rule in ("all", "uniform"):
             from .video import read_video

@@ -101,10 +101,11 @@ def _pair(text: str) -> tuple[str, str]:
 
 
 def evaluate_folder(config, *, prompts=None, limit: int | None = None, quiet: bool = False,
-                    min_videos: tuple[int, str] | None = None) -> dict:
+                    min_videos: tuple[int, str] | None = None, plan=None) -> dict:
     """Run `config` (a folder config) through the engine; results.json with the plan's skipped
     inputs added under `skipped`. `min_videos` = (count, message): fewer listed videos is a
-    ConfigError before any network is loaded."""
+    ConfigError before any network is loaded. `plan`: the folder's plan when the caller has
+    already listed it (`plan_from_folder(config.source, config.seed, prompts)`)."""
     from ..errors import ConfigError
     from ..harness import run
     from ..harness.plan import plan_from_folder
@@ -114,7 +115,7 @@ def evaluate_folder(config, *, prompts=None, limit: int | None = None, quiet: bo
     folder = Path(config.source)
     if not folder.is_dir():
         raise ConfigError(f"--fake {folder}: not a directory")
-    plan = plan_from_folder(folder, config.seed, prompts)
+    plan = plan if plan is not None else plan_from_folder(folder, config.seed, prompts)
     if not plan.items:
         raise ConfigError(f"{folder}: no videos found"
                           + (f" ({len(plan.skipped)} skipped: {_names(plan.skipped)})" if plan.skipped else ""))
@@ -146,9 +147,10 @@ def _video_of(plan, sid: str) -> str:
 
 
 def _names(rows, k: int = 5) -> str:
-    rows = list(rows)
-    shown = ", ".join(f"{v} ({r})" for v, r in rows[:k])
-    return shown + (f" and {len(rows) - k} more" if len(rows) > k else "")
+    """(video, reason) rows as "video (reason), ..." through the one naming helper."""
+    from ..harness.realstats import name_list
+
+    return name_list((f"{v} ({r})" for v, r in rows), k)
 
 
 def score_result(results: dict) -> dict:

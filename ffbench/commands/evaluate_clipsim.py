@@ -51,7 +51,7 @@ def _run(args) -> int:
     name = _protocol_name(args)
     prompts = load_prompts_file(args.prompts)
     config = folder_config(args, name, fake=args.videos)
-    plan = plan_from_folder(args.videos, 0, prompts)  # checked before any network is loaded
+    plan = plan_from_folder(config.source, config.seed, prompts)  # checked before any network
     if not plan.items:
         raise FFBenchError(f"{args.videos}: no video files")
     no_prompt = [it.video_id for it in plan.items
@@ -65,7 +65,7 @@ def _run(args) -> int:
     no_video = sorted(set(prompts) - stems)
     if no_video and not args.json:
         print(f"note: {len(no_video)} prompt(s) have no video: {', '.join(no_video[:10])}", file=sys.stderr)
-    results = evaluate_folder(config, prompts=prompts, quiet=args.quiet or args.json)
+    results = evaluate_folder(config, prompts=prompts, quiet=args.quiet or args.json, plan=plan)
     r = score_result(results)
     per = results["per_sample"].get(name, {})
     r["per_video"] = [{"video": it.video_id, "clipsim": per[it.sample_id]}

@@ -19,7 +19,7 @@ import numpy as np
 
 from ..errors import ConfigError
 
-__all__ = ["real_statistics", "real_features", "check_stats"]
+__all__ = ["real_statistics", "real_features", "check_stats", "name_list"]
 
 log = logging.getLogger(__name__)
 
@@ -79,9 +79,11 @@ def real_statistics(protocol, extractor, *, source=None, root=None, stats_file=N
     return stats
 
 
-def _names(rows, k: int = 5) -> str:
-    names = [str(r[0]) for r in rows]
-    return ", ".join(names[:k]) + (f" and {len(names) - k} more" if len(names) > k else "") or "-"
+def name_list(texts, k: int = 5) -> str:
+    """The first `k` of `texts` joined, "and N more" for the rest, "-" for none: how skipped
+    inputs are named in one line (real sets here, folder plans in the evaluate commands)."""
+    texts = [str(t) for t in texts]
+    return ", ".join(texts[:k]) + (f" and {len(texts) - k} more" if len(texts) > k else "") or "-"
 
 
 def _real_feature_matrix(protocol, extractor, rvs, batch_size: int, source) -> np.ndarray:
@@ -111,8 +113,8 @@ def _real_feature_matrix(protocol, extractor, rvs, batch_size: int, source) -> n
         st = rvs.describe()["stats"]
         raise ConfigError(f"{protocol.name}: no usable real videos in {source} "
                           f"({st['listed']} listed; {st['discarded_short']} too short: "
-                          f"{_names(st['short_files'])}; {st['corrupt']} corrupt: "
-                          f"{_names(st['corrupt_files'])})")
+                          f"{name_list(r[0] for r in st['short_files'])}; {st['corrupt']} corrupt: "
+                          f"{name_list(r[0] for r in st['corrupt_files'])})")
     return np.concatenate(feats)
 
 

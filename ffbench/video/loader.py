@@ -150,8 +150,8 @@ def load_one(req: ClipRequest) -> dict:
             need = max(span, int(getattr(req.start, "threshold", span)))
         if total < need:
             return _short(req, total, need, key)
-        if hasattr(req.start, "read") and getattr(req.start, "rule", "") in ("uniform", "all"):
-            clip, start, total = req.start.read(path, key)  # frame rules: ClipSpec reads them
+        if hasattr(req.start, "read"):  # a clip rule (ClipSpec) reads its own frames, every rule
+            clip, start, total = req.start.read(path, key, total=total)
             return {"clip": clip.contiguous(), "offset": start, "frames": total}
         start = req.start if isinstance(req.start, int) else int(req.start.offset(total, key))
         clip = read_clip(path, start, req.num_frames, req.stride)
