@@ -132,7 +132,8 @@ def evaluate_folder(config, *, prompts=None, limit: int | None = None, quiet: bo
             results = run(config, plan=plan, quiet=quiet)
         else:
             with tempfile.TemporaryDirectory(prefix="ffbench-eval-") as tmp:
-                results = run(config.with_execution(out=tmp), plan=plan, quiet=quiet)
+                results = run(config.with_execution(out=tmp), plan=plan, quiet=quiet,
+                              preflighted=True)
     results["skipped"] = [{"video": v, "reason": r} for v, r in plan.skipped] + [
         {"video": _video_of(plan, f["sample_id"]), "reason": f"{f['stage']}: {f['error']}"}
         for f in results["failures"]]

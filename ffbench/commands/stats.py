@@ -17,8 +17,9 @@ def register(subparsers) -> None:
     c = add_command(sub, "compute", help="compute real statistics of a directory into the cache",
                     func=run_compute,
                     description="Σx, Σxxᵀ, N of the protocol's detector features of the real "
-                                "videos in DIR; stored in the cache keyed by (protocol hash, "
-                                "dataset manifest hash, weights sha256) and optionally to --out.")
+                                "videos in DIR. The features are cached (keyed by protocol hash, "
+                                "real-set key and weights) where `run` and `evaluate` read them; "
+                                "the statistics are optionally written to --out.")
     c.add_argument("--protocol", default=FVD_DEFAULT, choices=names("fvd"))
     c.add_argument("--real", required=True, metavar="DIR|DATASET",
                    help="folder of real videos (recursive) or a dataset name")
@@ -89,17 +90,22 @@ def run_compute(args) -> int:
 
 
 def run_show(args) -> int:
-    from ..metrics.stats import StatsCache, load_stats
+    from ..harness.realstats import RealFeatureCache
+    from ..metrics.stats import load_stats
 
     if args.file is None:
-        cache = StatsCache()
+        cache = RealFeatureCache()
         rows = []
-        for p in cache.list():
-            try:
-                s = load_stats(p)
-                rows.append({"file": p.name, "protocol": s.meta.get("protocol", "?"), "n": s.n,
-                             "dim": s.dim, "weights": str(s.meta.get("weights_sha256", "?"))[:12]})
-            except Exception as e:  # noqa: BLE001 - list what we can
+        for p in sorted(cache.root.glob("*.npz")) if cache.root.is_dir() else []:
+            try:  # cached real features (the engine's cache), else a statistics file put here
+                if p.name.endswith(cache.SUFFIX):
+                    e = cache.read(p)
+                    n, dim, proto, w = e["n_videos"], e["features"].shape[1], e["protocol"], e["weights_tag"]
+                else:
+                    s = load_stats(p)
+                    n, dim, proto, w = s.n, s.dim, s.meta.get("protocol", "?"), s.meta.get("weights_sha256", "?")
+                rows.append({"file": p.name, "protocol": proto, "n": n, "dim": dim, "weights": str(w)[:12]})
+            except (ValueError, OSError) as e:  # StatsError is a ValueError: list what we can
                 rows.append({"file": p.name, "protocol": f"unreadable: {e}"})
         if args.json:
             print_json({"cache": str(cache.root), "files": rows})

@@ -7,10 +7,9 @@ feature files, read here in plan order, so the numbers are identical whatever th
 Samples in the metrics: those of the plan that have no errors/<id>.json, in plan order. All
 metrics use the same set, so FVD, IS and CLIPSIM of a run describe the same videos.
 
-Scores come from each protocol's family (families.py); confidence intervals (percentile bootstrap
-over samples, 95 %): CLIPSIM always, FVD and IS with `bootstrap = N`. Real statistics for FVD:
-the copy saved in RUN_DIR/real/, else `realstats.real_statistics` (a `[real] stats` file, the
-cache, or the real set), saved in the run directory.
+Scores come from each protocol's family (families.py) with a 95 % percentile-bootstrap interval
+over samples; the real side from `real_side_for` (realstats: a `[real] stats` file for FVD, else
+the cached features of the real set).
 """
 from __future__ import annotations
 
@@ -24,7 +23,7 @@ from .families import family
 from .features import FeatureSpec, build_extractor_for, extractor_info, feature_specs, read_feature_info
 from .rundir import RunDir, RunDirError
 
-__all__ = ["evaluate_run", "sample_status", "real_stats_for"]
+__all__ = ["evaluate_run", "sample_status", "real_side_for"]
 
 log = logging.getLogger(__name__)
 
@@ -43,68 +42,33 @@ def sample_status(rd: RunDir, plan, specs: list[FeatureSpec]) -> tuple[list, dic
     return ok, {k: v for k, v in failures.items() if k in set(plan.ids)}, unfinished
 
 
-def real_stats_for(rd: RunDir, config, spec: FeatureSpec, p, progress: bool = True):
-    """GaussianStats of the real set for FVD protocol `p` (see module docstring).
-
-    The copy in RUN_DIR/real/ is bound to the real set it came from: its `manifest_hash` (the
-    real-set key, `RealVideoSet.cache_key`: file bytes, clip rule, count) and `weights_sha256`
-    (the extractor weights tag of this run's feature pass, features/KEY.json) must equal those
-    of the real set as it is now; a changed real folder, a torn file or a copy of an older
-    version is recomputed (logged, naming the file), never reused. A `[real] stats` file is
-    read each time (its own checks). Costs one hash of the real files per evaluation.
+def real_side_for(rd: RunDir, config, spec: FeatureSpec, p, progress: bool = True):
+    """What protocol `p` compares the generated videos against (realstats: one function, one
+    cache): FVD's GaussianStats (`real_kind == "stats"`) or, for kernel and frame distances,
+    {"features", "n_videos", "real_set"}. Both come from the config's `[real]` source (or its
+    dataset) through the same extractor as the generated side; FVD may use a `[real] stats` file
+    instead. FVD's statistics are also written to RUN_DIR/real/PROTOCOL.npz, a record of what the
+    score used (never read back: the cache, keyed by the real files' bytes, is what is reused).
     """
-    from ..metrics.stats import GaussianStats, StatsError
-    from .realstats import check_stats, real_statistics
+    from .realstats import real_features, real_statistics
 
-    saved = rd.real_stats(p.name.replace("@", "-"))
-    source = config.real.source or config.dataset
-    root = config.real.root or (config.dataset_root if not config.real.source else "") or None
-    if saved.is_file() and not config.real.stats:
-        try:
-            stats = GaussianStats.load(saved)
-            check_stats(stats, p, None, str(saved))
-        except StatsError as e:
-            log.warning("%s; recomputing the real statistics", e)
-        else:
-            from ..data import real_video_set
-
-            key = real_video_set(source, p, root=root, num_videos=config.real.num_videos or None,
-                                 seed=config.real.seed, progress=progress).cache_key()
-            tag = read_feature_info(rd, spec.key).get("weights_tag")
-            m = stats.meta
-            if (m.get("manifest_hash"), m.get("weights_sha256")) == (key, tag) and tag is not None:
-                return stats
-            log.warning("%s: made from another real set or extractor than %s has now (real-set "
-                        "key %s, now %s); recomputing", saved, source,
-                        str(m.get("manifest_hash"))[:12], key[:12])
-    ext = None if config.real.stats else build_extractor_for(spec, config)
-    stats = real_statistics(p, ext, source=source, root=root, stats_file=config.real.stats or None,
-                            workers=getattr(config, "workers", None),
-                            num_videos=config.real.num_videos or None, seed=config.real.seed,
-                            batch_size=config.feature_batch_size,
-                            tag=extractor_info(ext, spec, config)["weights_tag"] if ext else "",
-                            progress=progress)
-    stats.meta.setdefault("protocol", p.name)
-    stats.meta.setdefault("protocol_hash", p.hash)
-    stats.save(saved)
-    return stats
-
-
-def real_features_for(config, spec: FeatureSpec, p, progress: bool = True) -> dict:
-    """Real-set features for a kernel or frame protocol (`realstats.real_features`), with the
-    same extractor and real-set options as FVD's statistics."""
-    from .realstats import real_features
-
-    if config.real.stats:
+    stats_file = config.real.stats or None
+    if family(p).real_kind != "stats" and stats_file:
         raise ConfigError(f"{p.name} needs real features, not statistics: give [real] source "
                           f"(a folder or dataset) instead of a statistics file")
-    ext = build_extractor_for(spec, config)
-    source = config.real.source or config.dataset
-    root = config.real.root or (config.dataset_root if not config.real.source else "") or None
-    return real_features(p, ext, source=source, root=root, num_videos=config.real.num_videos or None,
-                         workers=getattr(config, "workers", None),
-                         seed=config.real.seed, batch_size=config.feature_batch_size,
-                         tag=extractor_info(ext, spec, config)["weights_tag"], progress=progress)
+    ext = None if stats_file else build_extractor_for(spec, config)
+    real = {"source": config.real.source or config.dataset,
+            "root": config.real.root or (config.dataset_root if not config.real.source else "") or None,
+            "num_videos": config.real.num_videos or None, "seed": config.real.seed,
+            "batch_size": config.feature_batch_size, "workers": getattr(config, "workers", None),
+            "progress": progress, "tag": extractor_info(ext, spec, config)["weights_tag"] if ext else ""}
+    if family(p).real_kind != "stats":
+        return real_features(p, ext, **real)
+    stats = real_statistics(p, ext, stats_file=stats_file, **real)
+    stats.meta.setdefault("protocol", p.name)
+    stats.meta.setdefault("protocol_hash", p.hash)
+    stats.save(rd.real_stats(p.name.replace("@", "-")))
+    return stats
 
 
 def n_warnings(p, n: int, dim: int | None) -> list[str]:
@@ -149,8 +113,7 @@ def evaluate_run(rd: RunDir, plan, config, *, progress: bool = True, allow_incom
                 if fam.needs_real:
                     if len(ids) < 2:
                         raise ConfigError(f"{p.name} needs at least 2 videos, got {len(ids)}")
-                    real = (real_stats_for(rd, config, spec, p, progress) if fam.real_kind == "stats"
-                            else real_features_for(config, spec, p, progress))
+                    real = real_side_for(rd, config, spec, p, progress)
                 r = fam.score(p, arrays, real=real, bootstrap=config.bootstrap, seed=config.seed)
                 real_set = (real.meta if fam.real_kind == "stats" else real or {}).get("real_set") \
                     if real is not None else None

@@ -251,19 +251,23 @@ def _store(results: dict, config: RunConfig, rd: RunDir) -> str | None:
 
 
 def run(config: RunConfig, *, shard: str | None = None, merge: bool = False,
-        quiet: bool = False, generator=None, progress: bool | None = None, plan=None) -> dict:
+        quiet: bool = False, generator=None, progress: bool | None = None, plan=None,
+        preflighted: bool = False) -> dict:
     """Run (or resume) `config` in `config.out`. Returns results (rank 0 / merge / single) or
     this shard's summary ({"shard": ...}) for other ranks and `--shard` jobs.
 
     `generator`: an already-built Generator (programmatic use, tests) instead of `config.model`.
     `plan`: a `Plan` (custom prompt list) instead of the config's dataset prompts; a run
     directory that already holds a different plan is an error.
+    `preflighted`: the caller already ran `preflight(config)` (`evaluate` does, before it lists
+    the folder), so the statistics file and weights are not read twice.
     """
     if not config.out:
         from ..errors import ConfigError
 
         raise ConfigError("no run directory: give --out RUN_DIR (or `out = ...` in the config)")
-    preflight(config)
+    if not preflighted:
+        preflight(config)
     rd = RunDir(config.out)
     info = ShardInfo() if merge else detect_shard(shard)
     if merge and shard:

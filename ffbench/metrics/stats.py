@@ -6,10 +6,9 @@ sums as torchmetrics states with ``dist_reduce_fx="sum"`` makes a DDP merge an e
 lets one set of sums give either covariance the protocol asks for: biased (/N, StyleGAN-V and
 cd-fvd) or unbiased (/(N−1), VideoGPT / TF-GAN / np.cov).
 
-The cache holds real-video statistics as ``.npz`` under ``ffbench.weights.home()/stats``, keyed
-by (protocol hash, dataset manifest hash, extractor weights sha256): change any of the three
-and it is a miss; a torn or damaged cache file is a miss too (logged, recomputed), while a
-damaged file the user names is a StatsError naming it. `load_reference_pkl` imports
+The real side's cache (`ffbench.harness.realstats.RealFeatureCache`) keys its files with
+`cache_key` (protocol hash, real-set key from `manifest_hash`, extractor weights tag). A damaged
+statistics file the user names is a StatsError naming it. `load_reference_pkl` imports
 StyleGAN-V and cd-fvd ``FeatureStats`` pickles (both pickle ``FeatureStats.__dict__``:
 raw_mean = Σx, raw_cov = Σxxᵀ, num_items) through an exact (module, name) allow-list, since a
 shared statistics file must never run code (issue 21 item 1).
@@ -39,7 +38,6 @@ __all__ = [
     "GaussianStats",
     "FeatureMoments",
     "covariance_from_sums",
-    "StatsCache",
     "cache_key",
     "manifest_hash",
     "load_stats",
@@ -192,52 +190,6 @@ def manifest_hash(paths, root=None, extra: str = "") -> str:
 
 def cache_key(protocol_hash: str, manifest: str, weights_sha256: str) -> str:
     return hashlib.sha256(f"{protocol_hash}\0{manifest}\0{weights_sha256}".encode()).hexdigest()
-
-
-class StatsCache:
-    """Real-video statistics on disk, one .npz per (protocol, dataset manifest, weights) key."""
-
-    def __init__(self, root=None):
-        if root is None:
-            from ..weights import home
-
-            root = home() / "stats"
-        self.root = Path(root)
-
-    def path_for(self, protocol, manifest: str, weights_sha256: str) -> Path:
-        key = cache_key(protocol.hash, manifest, weights_sha256)
-        safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in protocol.name)
-        return self.root / f"{safe}-{key[:24]}.npz"
-
-    def get(self, protocol, manifest: str, weights_sha256: str) -> GaussianStats | None:
-        """The cached statistics, or None on a miss (absent, unreadable, or keyed differently)."""
-        path = self.path_for(protocol, manifest, weights_sha256)
-        if not path.exists():
-            return None
-        try:
-            stats = GaussianStats.load(path)
-        except StatsError as e:  # a torn or foreign file is a miss; put() replaces it atomically
-            log.warning("statistics cache: %s; recomputing", e)
-            return None
-        m = stats.meta
-        if (m.get("protocol_hash"), m.get("manifest_hash"), m.get("weights_sha256")) != (
-                protocol.hash, manifest, weights_sha256):
-            return None
-        return stats
-
-    def put(self, protocol, manifest: str, weights_sha256: str, stats: GaussianStats) -> Path | None:
-        """Store `stats` under its key; the path, or None (logged) when the cache cannot be
-        written: a cache failure never throws away statistics that were just computed."""
-        stats.meta.update(protocol=protocol.name, protocol_hash=protocol.hash,
-                          manifest_hash=manifest, weights_sha256=weights_sha256)
-        try:
-            return stats.save(self.path_for(protocol, manifest, weights_sha256))
-        except StatsError as e:
-            log.warning("statistics cache not written: %s", e)
-            return None
-
-    def list(self) -> list[Path]:
-        return sorted(self.root.glob("*.npz")) if self.root.is_dir() else []
 
 
 # --- reference statistics -------------------------------------------------------------------

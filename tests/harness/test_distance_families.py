@@ -42,7 +42,7 @@ def test_run_and_evaluate_agree_for_every_new_family(tmp_path, real_dir, capsys)
     assert len([k for k in keys if k.startswith("i3d")]) == 1, keys
     # the value is the metric module's function of the stored features
     from ffbench.harness.config import parse_run_config
-    from ffbench.harness.evaluate import real_features_for
+    from ffbench.harness.evaluate import real_side_for
     from ffbench.harness.features import feature_specs
     from ffbench.metrics import kernel
 
@@ -50,7 +50,7 @@ def test_run_and_evaluate_agree_for_every_new_family(tmp_path, real_dir, capsys)
     i3d = next(k for k in keys if k.startswith("i3d"))
     fake = np.stack([np.load(tmp_path / "run" / "features" / i3d / f"{s}.npy") for s in sids])
     kvd = P.get("kvd@stylegan-v-2048x16")
-    real = real_features_for(parse_run_config(cfg), feature_specs([kvd])[0], kvd, progress=False)
+    real = real_side_for(None, parse_run_config(cfg), feature_specs([kvd])[0], kvd, progress=False)
     assert real["n_videos"] == 6
     assert kernel.score(real["features"], fake, "kvd@stylegan-v-2048x16")["value"] == \
         scores["kvd@stylegan-v-2048x16"]["value"]

@@ -1,10 +1,12 @@
 """One number per protocol hash, whatever command produced it (the one-engine acceptance test).
 
-For every metric family (fvd, is, clipsim): `ffbench run`, `run` in 2 shards + `--merge`,
-`torchrun --nproc_per_node 2 -m ffbench.cli run`,
+For every metric family with generated videos (fvd, is, clipsim, kvd, fid, kid, jedi):
+`ffbench run`, `run` in 2 shards + `--merge`, `torchrun --nproc_per_node 2 -m ffbench.cli run`,
 `ffbench evaluate` on the run's samples folder (which holds each sample as ID.npy *and* ID.mp4:
 one sample, the exact .npy), and `stats compute` then `evaluate` give bit-identical values and
-the same protocol hash; the real side is a folder with class sub-folders (UCF-101 layout).
+the same protocol hash. The real side is, in turn, a folder with class sub-folders (UCF-101
+layout) and the embedded demo set by its dataset name. (Reconstruction scores pairs, not a
+generated set: its two entry points are tested in tests/harness/test_reconstruction*.py.)
 """
 from __future__ import annotations
 
@@ -50,21 +52,33 @@ def _score(results: dict, protocol: str) -> dict:
     return s
 
 
-def test_every_entry_point_gives_the_same_number(tmp_path, real_dir, capsys, isolated_home):
-    metrics = ["fvd@stylegan-v-2048x16", "is@c3d-ucf101", "clipsim@vit-b-32"]
-    cfg = base_config(tmp_path / "single", n=12, metrics=metrics, real={"source": str(real_dir)})
+FAMILIES = {"fvd": "fvd@stylegan-v-2048x16", "is": "is@c3d-ucf101", "clipsim": "clipsim@vit-b-32",
+            "kvd": "kvd@stylegan-v-2048x16", "fid": "fid@clean-frames-16",
+            "kid": "kid@clean-frames-16", "jedi": "jedi@vjepa2-vitl-ssv2"}
+
+
+@pytest.mark.filterwarnings("ignore::UserWarning")  # N below the protocol's / the feature dim
+@pytest.mark.parametrize("source", ["class-folders", "demo"])
+def test_every_entry_point_gives_the_same_number(tmp_path, real_dir, capsys, isolated_home, source):
+    from ffbench.harness.families import FAMILIES as REGISTRY
+
+    assert set(FAMILIES) == set(REGISTRY), "a new family joins this test"
+    metrics = list(FAMILIES.values())
+    real = str(real_dir) if source == "class-folders" else "demo"
+    n_real = 6 if source == "class-folders" else 16
+    cfg = base_config(tmp_path / "single", n=12, metrics=metrics, real={"source": real})
     single = in_process(cfg)
     assert single["n_samples"] == 12
 
     # 2 shards + merge
     shard_cfg = parse_run_config(base_config(tmp_path / "sharded", n=12, metrics=metrics,
-                                             real={"source": str(real_dir)}))
+                                             real={"source": real}))
     run(shard_cfg, shard="0/2", quiet=True)
     run(shard_cfg, shard="1/2", quiet=True)
     merged = run(shard_cfg, merge=True, quiet=True)
 
     # torchrun, 2 ranks (CPU, gloo)
-    ddp_cfg = base_config(tmp_path / "ddp", n=12, metrics=metrics, real={"source": str(real_dir)})
+    ddp_cfg = base_config(tmp_path / "ddp", n=12, metrics=metrics, real={"source": real})
     toml = write_toml(tmp_path / "ddp.toml", ddp_cfg)
     proc = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2",
                            "--standalone", "-m", "ffbench.cli", "run", str(toml), "--quiet"],
@@ -75,34 +89,35 @@ def test_every_entry_point_gives_the_same_number(tmp_path, real_dir, capsys, iso
     # the run's samples folder, evaluated as it is (ID.npy + ID.mp4 + ID.json per sample)
     samples = tmp_path / "single" / "samples"
     assert len(list(samples.glob("*.mp4"))) == 12 and len(list(samples.glob("*.npy"))) == 12
-    fvd_eval = _cli_json(capsys, ["evaluate", "fvd", "--fake", str(samples), "--real", str(real_dir),
-                                  *COMMON])
-    is_eval = _cli_json(capsys, ["evaluate", "is", "--fake", str(samples), *COMMON])
+    evaluated = {m: [_cli_json(capsys, ["evaluate", m, "--protocol", FAMILIES[m], "--fake", str(samples),
+                                        "--real", real, *COMMON])] for m in ("fvd", "kvd", "fid", "kid", "jedi")}
+    evaluated["is"] = [_cli_json(capsys, ["evaluate", "is", "--fake", str(samples), *COMMON])]
     prompts = tmp_path / "prompts.json"
     plan = [json.loads(line) for line in (tmp_path / "single" / "plan.jsonl").read_text().splitlines()]
     prompts.write_text(json.dumps({d["sample_id"]: d["prompt"] for d in plan}))
-    clip_eval = _cli_json(capsys, ["evaluate", "clipsim", "--videos", str(samples), "--prompts",
-                                   str(prompts), *COMMON])
+    evaluated["clipsim"] = [_cli_json(capsys, ["evaluate", "clipsim", "--videos", str(samples),
+                                               "--prompts", str(prompts), *COMMON])]
     # stats compute fills the cache that evaluate (and run) read, with a fresh cache
     shutil.rmtree(isolated_home / "stats", ignore_errors=True)
-    stats = _cli_json(capsys, ["stats", "compute", "--real", str(real_dir), "--random-weights",
+    stats = _cli_json(capsys, ["stats", "compute", "--real", real, "--random-weights",
                                "--batch-size", "4", "--json", "--quiet", *EXTRACTORS])
-    assert stats["n"] == 6
-    cached = _cli_json(capsys, ["evaluate", "fvd", "--fake", str(samples), "--real", str(real_dir),
-                                *COMMON])
+    assert stats["n"] == n_real
+    evaluated["fvd"].append(_cli_json(capsys, ["evaluate", "fvd", "--fake", str(samples), "--real", real,
+                                               *COMMON]))
 
-    for proto, evaluated in (("fvd@stylegan-v-2048x16", [fvd_eval, cached]),
-                             ("is@c3d-ucf101", [is_eval]), ("clipsim@vit-b-32", [clip_eval])):
+    for metric, proto in FAMILIES.items():
         ref = _score(single, proto)
         assert ref["value"] is not None, ref
-        for other in [_score(merged, proto), _score(ddp, proto), *evaluated]:
+        for other in [_score(merged, proto), _score(ddp, proto), *evaluated[metric]]:
             assert other["value"] == ref["value"], (proto, other)  # bit-identical
             assert other["protocol_hash"] == ref["protocol_hash"]
             assert other.get("n", other.get("n_fake")) == 12
     # the short real video is skipped and named wherever the real set is read
     real_set = _score(single, "fvd@stylegan-v-2048x16")["extra"]["real_set"]
-    assert real_set["used"] == 6 and [r[0] for r in real_set["short_files"]] == ["Biking/v_short.npy"]
-    assert fvd_eval["real_set"]["short_files"][0][0] == "Biking/v_short.npy"
+    assert real_set["used"] == n_real
+    if source == "class-folders":
+        assert [r[0] for r in real_set["short_files"]] == ["Biking/v_short.npy"]
+        assert evaluated["fvd"][0]["real_set"]["short_files"][0][0] == "Biking/v_short.npy"
 
 
 def test_folder_skips_are_counted_and_named(tmp_path, real_dir, capsys):

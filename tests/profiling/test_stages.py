@@ -40,6 +40,39 @@ def test_full_on_meta_allocates_no_parameter_memory():
     assert all(p.is_meta for p in _unet("keyframes", "full", "meta", 15).parameters())
 
 
+# Parameter counts and FLOPs of the full-size profile at fps "medium", measured with
+# `ffbench profile --json --fps medium` at commit 81f332d, before the profiler built its models
+# through the pipeline's own builders (fusionframes.pipeline.component_config); the builders
+# must give the same models. Key: (stage, variant) -> (params, FLOPs).
+FULL_MEDIUM = {
+    ("text_encoder", "flan-ul2-encoder"): (8738583040, 2211908157440),
+    ("keyframes", "conv1d_attn1d_blocks"): (4143739012, 1569565310976000),
+    ("interpolation", "fusionframes"): (3872572046, 1592964589977600),
+    ("mfi", "masked_frame"): (4003977412, 7157626785792000),
+    ("decoder", "image"): (161118231, 439219637059584),
+    ("decoder", "conv3x1x1"): (203210291, 533227881234432),
+    ("decoder", "conv3x3x3"): (539803187, 1285293834633216),
+    ("decoder", "conv3x1x1_attn"): (220053043, 541077202403328),
+    ("decoder", "conv3x3x3_attn"): (556645939, 1293143155802112),
+    ("decoder", "resnet_attn"): (220268055, 541712186474496),
+    ("decoder", "conv2d_to_3d"): (419461143, 1047335466565632),
+    ("pipeline", "fusionframes"): (16916012329, 3603961446170624),
+    ("pipeline", "mfi"): (17047417695, 9168623641985024),
+}
+
+
+def test_full_profile_counts_are_unchanged_and_come_from_the_pipeline_builders():
+    from ffbench.fusionframes.pipeline import component_config
+    from ffbench.fusionframes.unet import build_unet
+
+    rows = profile_point(Point(fps="medium"))
+    got = {(r["stage"], r["variant"]): (r["params"], r["flops"]) for r in rows}
+    assert got == FULL_MEDIUM
+    # the keyframe row is the pipeline's own keyframe UNet, built on meta by its builder
+    unet = build_unet(component_config("full", "keyframe"), device="meta")
+    assert sum(p.numel() for p in unet.parameters()) == FULL_MEDIUM[("keyframes", "conv1d_attn1d_blocks")][0]
+
+
 def test_unet_flops_scale_with_pixels():
     # full size on meta (shares the 512 profiles with the RSS test): x4 pixels -> ~x4 UNet FLOPs
     # (spatial self-attention grows faster than linearly, the text keys/values not at all)
