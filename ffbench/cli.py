@@ -15,10 +15,6 @@ import sys
 from . import __version__, commands
 
 
-class CLIError(Exception):
-    """A user-facing error: printed without a traceback, exit code 2."""
-
-
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="ffbench",
@@ -79,8 +75,6 @@ def main(argv: list[str] | None = None) -> int:
         return 0 if args.command is None else 2
     try:
         return int(func(args) or 0)
-    except CLIError as e:
-        return _report_error(args, e)
     except KeyboardInterrupt:
         return 130
     except BrokenPipeError:  # output piped into `head` and closed early

@@ -52,10 +52,7 @@ def real_side_for(rd: RunDir, config, spec: FeatureSpec, p, progress: bool = Tru
     """
     from .realstats import real_features, real_statistics
 
-    stats_file = config.real.stats or None
-    if family(p).real_kind != "stats" and stats_file:
-        raise ConfigError(f"{p.name} needs real features, not statistics: give [real] source "
-                          f"(a folder or dataset) instead of a statistics file")
+    stats_file = config.real.stats or None  # FVD only: preflight refuses it for the others
     ext = None if stats_file else build_extractor_for(spec, config)
     real = {"source": config.real.source or config.dataset,
             "root": config.real.root or (config.dataset_root if not config.real.source else "") or None,

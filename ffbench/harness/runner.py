@@ -150,8 +150,8 @@ def check_feature_info(rd: RunDir, spec) -> dict | None:
 
 def _preflight_inputs(config: RunConfig) -> None:
     """What else a run needs, checked before run.json is written (a typo found late would
-    otherwise bind the run directory to the broken config): entry points import, and an FVD
-    run's real videos are a dataset name or an existing folder."""
+    otherwise bind the run directory to the broken config): entry points import, and the real
+    videos of every family that needs them are a dataset name or an existing folder."""
     import importlib
 
     from ..data import dataset_names
@@ -167,7 +167,14 @@ def _preflight_inputs(config: RunConfig) -> None:
                 raise AttributeError(f"{attr} is not callable")
         except (ImportError, AttributeError) as e:
             raise ConfigError(f"{where} = {ep!r}: {type(e).__name__}: {e}") from None
-    if any(p.metric == "fvd" for p in config.protocols()) and not config.real.stats:
+    from .families import family
+
+    needs_real = [p for p in config.protocols() if family(p).needs_real]
+    if any(family(p).real_kind != "stats" for p in needs_real) and config.real.stats:
+        raise ConfigError(f"[real] stats = {config.real.stats!r}: "
+                          f"{', '.join(p.name for p in needs_real if family(p).real_kind != 'stats')} "
+                          "need the real videos' features, not statistics: give [real] source")
+    if needs_real and not config.real.stats:
         from pathlib import Path
 
         source = config.real.source or config.dataset
@@ -180,6 +187,7 @@ def preflight(config: RunConfig) -> None:
     """Resolve every detector's weight file before anything is generated: a missing CLIP or I3D
     file is reported now, not after hours of generation (WeightsMissing names file and source)."""
     from .. import weights
+    from .families import family
     from .features import _override
 
     if config.real.stats:  # a user's statistics file: read (allow-listed) and checked now
@@ -188,7 +196,7 @@ def preflight(config: RunConfig) -> None:
 
         stats = load_stats(config.real.stats)
         for p in config.protocols():
-            if p.metric == "fvd":
+            if family(p).real_kind == "stats" and family(p).needs_real:
                 check_stats(stats, p, None, config.real.stats)
     _preflight_inputs(config)
     if config.random_extractors:

@@ -79,3 +79,19 @@ def test_closed_form_frechet_of_bootstrap_resamples_equals_clean_fid(n, m, d):
     y = np.random.default_rng(1).standard_normal((m, d)) * 1.3 + 0.1
     ref = frechet_distance(x.mean(0), np.cov(x, rowvar=False), y.mean(0), np.cov(y, rowvar=False))
     assert frechet_from_features(x, y) == pytest.approx(ref, rel=1e-7)
+
+
+@pytest.mark.parametrize("metric", ["kvd@stylegan-v-2048x16", "fid@clean-frames-16", "jedi@vjepa2-vitl-ssv2"])
+def test_every_family_with_real_videos_checks_its_real_side_before_the_run(tmp_path, metric):
+    """Not only FVD: a family that needs real videos refuses a missing real folder, and a family
+    that needs real *features* refuses a statistics file, before run.json is written."""
+    from ffbench.errors import ConfigError
+    from ffbench.metrics.stats import GaussianStats
+
+    out = tmp_path / "run"
+    with pytest.raises(ConfigError, match="no-such-folder"):
+        in_process(base_config(out, n=4, metrics=[metric], real={"source": str(tmp_path / "no-such-folder")}))
+    stats = GaussianStats.from_features(np.random.default_rng(0).standard_normal((8, 4))).save(tmp_path / "r.npz")
+    with pytest.raises(ConfigError, match=f"{metric}.*need the real videos' features"):
+        in_process(base_config(out, n=4, metrics=[metric], real={"stats": str(stats)}))
+    assert not (out / "run.json").exists()
