@@ -190,9 +190,8 @@ class ResultsStore:
     """One results database; safe to use from many processes at once (see module docstring).
 
     Raises StoreError (naming the URL, password hidden) when the database cannot be reached,
-    created or written. `read_only=True` (the report's reading of a user's store) never writes
-    to it: no folder, schema or WAL switch; a missing SQLite file or one without our tables is
-    a StoreError instead.
+    created or written. `read_only=True` never writes (no folder, schema or WAL switch): a
+    missing SQLite file or one without our tables is a StoreError instead.
     """
 
     def __init__(self, url: str | os.PathLike | None = None, *, read_only: bool = False):
@@ -230,8 +229,7 @@ class ResultsStore:
 
     @classmethod
     def scratch(cls) -> ResultsStore:
-        """A private in-memory SQLite store, gone with the object: the report ingests run
-        directories into one, so their numbers are read exactly as from a real store."""
+        """A private in-memory SQLite store, gone with the object (the report's run dirs)."""
         return cls("sqlite://")
 
     def _guard(self, what: str, fn):
@@ -253,8 +251,7 @@ class ResultsStore:
         if present >= set(metadata.tables):
             return
         if read_only:
-            raise StoreError(f"results store {self.shown_url}: not an ffbench results store (no "
-                             f"table {', '.join(sorted(set(metadata.tables) - present))})")
+            raise StoreError(f"results store {self.shown_url}: not an ffbench results store")
         with self._writer.begin() as conn:
             if self.dialect == "postgresql":
                 conn.execute(sa.text("SELECT pg_advisory_xact_lock(:k)"), {"k": _SCHEMA_LOCK_KEY})
@@ -338,10 +335,9 @@ class ResultsStore:
 
         (mine, my_scores), (theirs, their_scores) = (s._guard("read", lambda s=s: copy(s))
                                                      for s in (self, other))
-        if mine is None or theirs is None:
-            return []
-        return ([k for k in mine if k != "run_dir" and mine[k] != theirs[k]]
-                + (["scores"] if my_scores != their_scores else []))
+        return [] if mine is None or theirs is None else (
+            [k for k in mine if k != "run_dir" and mine[k] != theirs[k]]
+            + (["scores"] if my_scores != their_scores else []))
 
     def scores(self, run_id: str | None = None):
         """Scores joined with their run's model and dataset."""
@@ -403,9 +399,8 @@ def _transient(e: sa.exc.DBAPIError, dialect: str) -> bool:
 
 
 def _sqlite_on_connect(dbapi_conn, wal: bool = True) -> None:
-    """Busy timeout first (so the WAL switch below waits for the lock too), then WAL (not for a
-    read-only store: the switch writes the file); and leave transaction control to
-    SQLAlchemy's begin event (pysqlite's own is deferred)."""
+    """Busy timeout first (so the WAL switch below waits for the lock too), then WAL unless
+    read-only; and leave transaction control to SQLAlchemy's begin event (pysqlite's is deferred)."""
     dbapi_conn.isolation_level = None
     cur = dbapi_conn.cursor()
     cur.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_S * 1000}")

@@ -1,11 +1,9 @@
 """`build_report`: run directories (+ optionally a results store and a profile) -> a report folder.
 
-Every number reaches the report through `ResultsStore.runs()` / `.scores()`, the reader the
-leaderboard uses (issue 16): each run directory's results.json is stored the way the harness
-stores it (`ResultsStore.add_results`) into a scratch in-memory store, and `--db` is opened
-read-only. Run directories give only what the store does not hold (`RunInfo`): videos,
-previews, per-sample metadata and results.json's per-class values, planned count and failure
-list (docs/RUN_DIR.md). Never the models (docs/DESIGN.md: report/ reads the store).
+Every number comes through `ResultsStore.runs()` / `.scores()`, the leaderboard's reader (issue
+16): run directories are stored as the harness stores a run (`ResultsStore.add_results`) into a
+scratch store; `--db` is opened read-only. Run directories give only what the store does not
+hold (`RunInfo`: videos, per-sample metadata, per-class values, failures). Never the models.
 """
 from __future__ import annotations
 
@@ -39,8 +37,6 @@ class RunInfo:
 def _read_json(path: Path):
     try:
         return json.loads(path.read_text())
-    except FileNotFoundError:
-        raise
     except (OSError, ValueError) as exc:
         raise ConfigError(f"{path}: not readable JSON ({exc})") from exc
 
@@ -59,17 +55,11 @@ def load_run(path) -> tuple[RunInfo, dict]:
     if missing:
         raise ConfigError(f"{path / 'results.json'}: no {' or '.join(missing)} (not written by "
                           "ffbench run?)")
-    order = []
-    if (path / "plan.jsonl").is_file():
-        for line in (path / "plan.jsonl").read_text().splitlines():
-            if line.strip():
-                order.append(json.loads(line))
-    samples = []
-    for item in order:
-        sid = item.get("sample_id")
-        meta_path = path / "samples" / f"{sid}.json"
-        if sid and meta_path.is_file():
-            samples.append({**item, **_read_json(meta_path)})
+    plan = path / "plan.jsonl"
+    order = [json.loads(line) for line in plan.read_text().splitlines() if line.strip()] \
+        if plan.is_file() else []
+    samples = [{**item, **_read_json(meta)} for item in order if item.get("sample_id")
+               and (meta := path / "samples" / f"{item['sample_id']}.json").is_file()]
     if not order:  # no plan: every sample json, sorted by id
         samples = [_read_json(p) for p in sorted((path / "samples").glob("*.json"))]
     details = {k: results[k] for k in ("n_planned", "failures", "per_class") if k in results}
@@ -91,10 +81,9 @@ def load_profile(profile_dir) -> list[dict]:
 
 
 def collect(run_dirs=(), store=None):
-    """(runs, scores, run_infos): `ResultsStore.runs()` / `.scores()` of the run directories
-    (stored into a scratch store, in the order given), then of every run in `store` (a
-    ResultsStore, or a URL opened read-only) not given as a directory. A run in both is taken
-    from its directory, with one warning naming it when the store's copy differs."""
+    """(runs, scores, run_infos) as `ResultsStore.runs()` / `.scores()` read them: the run dirs
+    (in the order given), then every run in `store` (a ResultsStore, or a URL opened read-only)
+    not given as a directory; a store copy that differs from its directory gets a warning."""
     import pandas as pd
 
     from ..store import ResultsStore
@@ -107,9 +96,8 @@ def collect(run_dirs=(), store=None):
     runs, scores = scratch.runs(), scratch.scores()
     given = {i.run_id: k for k, i in enumerate(infos)}
     runs = runs.sort_values("run_id", key=lambda ids: ids.map(given), kind="stable", ignore_index=True)
-    rows = {r["run_id"]: r for r in runs.to_dict("records")}
-    for info in infos:
-        row = rows[info.run_id]
+    for info in infos:  # a run id is unique in a store: the last directory given with it won
+        row = runs[runs["run_id"] == info.run_id].iloc[0]
         info.model, info.random_weights = row["model"], bool(row["random_weights"])
     if store is not None:
         db = store if isinstance(store, ResultsStore) else ResultsStore(store, read_only=True)
