@@ -11,6 +11,7 @@ import json
 import logging
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -107,3 +108,25 @@ def test_run_dir_disagreeing_with_db_is_one_warning_naming_it(run_dirs, tmp_path
     assert "scores" in warnings[0] and "demo-ff" in warnings[0]
     text = "\n".join(_tables(tmp_path / "o").values())
     assert "0.21" in text and "0.9876" not in text  # the run directory's copy wins
+
+
+def test_a_harness_run_reads_the_same_from_its_folder_and_from_its_store(tmp_path, caplog):
+    """End to end: the store copy `ffbench run` wrote and the report's scratch copy of the same
+    run directory are the same rows, so both give the same tables and no warning."""
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "harness"))
+    from harness_util import base_config, in_process
+
+    db = tmp_path / "results.db"
+    run_dir = tmp_path / "run"
+    in_process(base_config(run_dir, n=10, metrics=["is@c3d-ucf101"], db=str(db)))
+    with caplog.at_level(logging.WARNING):
+        runs, scores, infos = collect([run_dir], str(db))
+    assert not [r for r in caplog.records if r.levelno >= logging.WARNING]
+    s_runs, s_scores = ResultsStore(db, read_only=True).runs(), ResultsStore(db).scores()
+    assert len(runs) == 1 and runs.equals(s_runs)  # the --db copy was taken once (the folder's)
+    assert scores.drop(columns="id").equals(s_scores.drop(columns="id"))
+    assert infos[0].random_weights and len(infos[0].samples) == 10
+    build_report([run_dir], tmp_path / "dirs", "md,csv")
+    build_report([], tmp_path / "db", "md,csv", store=str(db))
+    assert _tables(tmp_path / "dirs") == _tables(tmp_path / "db")
+    assert "is@c3d-ucf101" in _tables(tmp_path / "db")["results.md"]
