@@ -139,7 +139,7 @@ def random_weights_of(generator_random: bool, scores) -> bool:
 def records_from_results(results: dict, run_dir: str = "") -> tuple[RunRecord, list[ScoreRecord]]:
     """The store rows of a results.json (docs/RUN_DIR.md): one RunRecord and its ScoreRecords.
     Every writer (`run`, `evaluate`, `generate`) and the report's reading of run folders go
-    through this, so a results.json and the store never disagree."""
+    through this (`ResultsStore.add_results`), so a results.json and the store never disagree."""
     config = dict(results.get("config", {}))
     if results.get("interpolation") is not None:
         config["interpolation"] = results["interpolation"]
@@ -190,10 +190,11 @@ class ResultsStore:
     """One results database; safe to use from many processes at once (see module docstring).
 
     Raises StoreError (naming the URL, password hidden) when the database cannot be reached,
-    created or written.
+    created or written. `read_only=True` never writes (no folder, schema or WAL switch): a
+    missing SQLite file or one without our tables is a StoreError instead.
     """
 
-    def __init__(self, url: str | os.PathLike | None = None):
+    def __init__(self, url: str | os.PathLike | None = None, *, read_only: bool = False):
         self.url = normalize_url(url)
         try:
             parsed = sa.engine.make_url(self.url)
@@ -205,7 +206,9 @@ class ResultsStore:
         kwargs: dict = {}
         if self.dialect == "sqlite":
             db_path = parsed.database
-            if db_path and db_path != ":memory:":
+            if db_path and db_path != ":memory:" and read_only and not Path(db_path).is_file():
+                raise StoreError(f"results store {db_path}: no such file")
+            if db_path and db_path != ":memory:" and not read_only:
                 try:
                     Path(db_path).parent.mkdir(parents=True, exist_ok=True)
                 except OSError as e:
@@ -217,11 +220,17 @@ class ResultsStore:
         except (ImportError, sa.exc.ArgumentError) as e:
             raise StoreError(f"results store {self.shown_url}: cannot use this URL ({e})") from e
         if self.dialect == "sqlite":
-            sa.event.listen(self.engine, "connect", _sqlite_on_connect)
+            sa.event.listen(self.engine, "connect",
+                            lambda conn, _rec: _sqlite_on_connect(conn, wal=not read_only))
             sa.event.listen(self.engine, "begin", _sqlite_on_begin)
         # writes go through this engine: on SQLite its transactions start with BEGIN IMMEDIATE
         self._writer = self.engine.execution_options(ffbench_write=True)
-        self._guard("open", self._create_schema)
+        self._guard("open", lambda: self._create_schema(read_only))
+
+    @classmethod
+    def scratch(cls) -> ResultsStore:
+        """A private in-memory SQLite store, gone with the object (the report's run dirs)."""
+        return cls("sqlite://")
 
     def _guard(self, what: str, fn):
         """Run fn, retrying transient races; other database errors become one StoreError line."""
@@ -235,18 +244,24 @@ class ResultsStore:
                 reason = str(getattr(e, "orig", None) or e).strip().splitlines()[0]
                 raise StoreError(f"results store {self.shown_url}: cannot {what}: {reason}") from e
 
-    def _create_schema(self) -> None:
+    def _create_schema(self, read_only: bool = False) -> None:
         """Create the tables unless they all exist, race-free (module docstring)."""
         with self.engine.connect() as conn:  # no lock at all when the store already exists
             present = set(sa.inspect(conn).get_table_names())
         if present >= set(metadata.tables):
             return
+        if read_only:
+            raise StoreError(f"results store {self.shown_url}: not an ffbench results store")
         with self._writer.begin() as conn:
             if self.dialect == "postgresql":
                 conn.execute(sa.text("SELECT pg_advisory_xact_lock(:k)"), {"k": _SCHEMA_LOCK_KEY})
             metadata.create_all(conn, checkfirst=True)
 
     # --- writing ---------------------------------------------------------------------------
+    def add_results(self, results: dict, run_dir: str = "") -> str:
+        """Store a results.json (as a dict): the one ingest path of the harness and the report."""
+        return self.add_run(*records_from_results(results, run_dir))
+
     def add_run(self, run: RunRecord, scores: list[ScoreRecord] = ()) -> str:
         """Insert or replace a run and its scores in one transaction."""
         row = asdict(run)
@@ -305,6 +320,24 @@ class ResultsStore:
 
     def runs(self):
         return self._read(sa.select(runs_table).order_by(runs_table.c.created_at))
+
+    def differences(self, other: ResultsStore, run_id: str) -> list[str]:
+        """The run columns (then "scores") in which `other`'s copy of `run_id` differs from this
+        store's; [] when they agree or either lacks the run. `run_dir` (where the folder was
+        when stored) is no difference; scores are compared in every column but their row id."""
+        def copy(store):
+            with store.engine.connect() as conn:
+                run = conn.execute(sa.select(runs_table).where(
+                    runs_table.c.run_id == run_id)).mappings().first()
+                scores = conn.execute(sa.select(*[c for c in scores_table.c if c.name != "id"]).where(
+                    scores_table.c.run_id == run_id).order_by("metric", "protocol")).all()
+            return run, scores
+
+        (mine, my_scores), (theirs, their_scores) = (s._guard("read", lambda s=s: copy(s))
+                                                     for s in (self, other))
+        return [] if mine is None or theirs is None else (
+            [k for k in mine if k != "run_dir" and mine[k] != theirs[k]]
+            + (["scores"] if my_scores != their_scores else []))
 
     def scores(self, run_id: str | None = None):
         """Scores joined with their run's model and dataset."""
@@ -365,13 +398,14 @@ def _transient(e: sa.exc.DBAPIError, dialect: str) -> bool:
     return isinstance(e, sa.exc.IntegrityError)
 
 
-def _sqlite_on_connect(dbapi_conn, _record) -> None:
-    """Busy timeout first (so the WAL switch below waits for the lock too), then WAL; and
-    leave transaction control to SQLAlchemy's begin event (pysqlite's own is deferred)."""
+def _sqlite_on_connect(dbapi_conn, wal: bool = True) -> None:
+    """Busy timeout first (so the WAL switch below waits for the lock too), then WAL unless
+    read-only; and leave transaction control to SQLAlchemy's begin event (pysqlite's is deferred)."""
     dbapi_conn.isolation_level = None
     cur = dbapi_conn.cursor()
     cur.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_S * 1000}")
-    cur.execute("PRAGMA journal_mode=WAL")
+    if wal:
+        cur.execute("PRAGMA journal_mode=WAL")
     cur.close()
 
 

@@ -129,3 +129,25 @@ def test_malformed_urls_are_errors_without_the_password():
         with pytest.raises(StoreError) as e:
             ResultsStore(url)
         assert "s3cret" not in str(e.value) and "results store" in str(e.value), url
+
+
+def test_differences_name_run_columns_and_scores_but_not_run_dir(tmp_path):
+    a, b = ResultsStore.scratch(), ResultsStore(tmp_path / "b.db")
+    a.add_run(_run("r1", run_dir="/here"), [_score(1.0), _score(0.3, "clipsim@vit-b-32")])
+    b.add_run(_run("r1", run_dir="/moved"), [_score(0.3, "clipsim@vit-b-32"), _score(1.0)])
+    assert a.differences(b, "r1") == [] and a.differences(b, "absent") == []
+    b.add_run(_run("r1", config_hash="x" * 64), [_score(1.5), _score(0.3, "clipsim@vit-b-32")])
+    assert a.differences(b, "r1") == ["config_hash", "scores"]
+
+
+def test_read_only_store_never_creates_or_writes(tmp_path):
+    with pytest.raises(StoreError, match="no such file"):
+        ResultsStore(tmp_path / "sub" / "r.db", read_only=True)
+    assert not (tmp_path / "sub").exists()
+    sqlite3.connect(tmp_path / "plain.db").execute("CREATE TABLE t (x)").connection.close()
+    before = (tmp_path / "plain.db").read_bytes()
+    with pytest.raises(StoreError, match="not an ffbench results store"):
+        ResultsStore(tmp_path / "plain.db", read_only=True)
+    assert (tmp_path / "plain.db").read_bytes() == before  # no schema, no WAL switch
+    ResultsStore(tmp_path / "r.db").add_run(_run("r1"), [_score(1.0)])
+    assert ResultsStore(tmp_path / "r.db", read_only=True).scores()["value"].tolist() == [1.0]

@@ -36,6 +36,6 @@ def register(subparsers) -> None:
     p.add_argument("--format", default="html,md,latex,csv",
                    help="comma-separated: html, md, latex, csv (default: all)")
     p.add_argument("--profile", metavar="DIR", help="a profile dir (ffbench profile --out DIR)")
-    p.add_argument("--db", help="also report every run in this results store "
-                                "(SQLAlchemy URL or SQLite file)")
+    p.add_argument("--db", help="also report every run in this results store (SQLAlchemy URL or "
+                                "SQLite file; only read, never written)")
     add_json_flag(p, help="print where things were written as JSON")

@@ -129,7 +129,7 @@ def decoder_info(movq, variant: str, random_weights: bool) -> dict:
 def store_reconstruction(result: dict, *, model: str, dataset: str, db: str = "",
                          extra: dict | None = None) -> str:
     """One run row + one `reconstruction` score row (values in extra); returns the store URL."""
-    from ..store import ResultsStore, records_from_results
+    from ..store import ResultsStore
 
     values = result["values"]
     first = next(iter(values.values()))
@@ -143,5 +143,5 @@ def store_reconstruction(result: dict, *, model: str, dataset: str, db: str = ""
                "model_kind": "decoder" if extra and "decoder" in extra else "", "scores": [score],
                "config": {"protocol": result["protocol"], **(extra or {})}}
     store = ResultsStore(db or None)
-    store.add_run(*records_from_results(results))
+    store.add_results(results)
     return store.url

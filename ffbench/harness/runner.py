@@ -251,10 +251,10 @@ def _results(rd: RunDir, plan, config: RunConfig, run_info: dict, ev: dict, shar
 def _store(results: dict, config: RunConfig, rd: RunDir) -> str | None:
     if config.db.lower() == "none" or not results["scores"]:
         return None
-    from ..store import ResultsStore, records_from_results
+    from ..store import ResultsStore
 
     store = ResultsStore(config.db or None)
-    store.add_run(*records_from_results(results, str(rd.root.resolve())))
+    store.add_results(results, str(rd.root.resolve()))
     return store.url
 
 

@@ -1,12 +1,14 @@
 """`build_report`: run directories (+ optionally a results store and a profile) -> a report folder.
 
-Reads only what the harness wrote (docs/RUN_DIR.md: run.json, plan.jsonl, samples/<id>.json,
-.mp4, previews/<id>.jpg, results.json) and what `ffbench profile` wrote (profile.json); never
-the models (docs/DESIGN.md: report/ reads the store, never the models).
+Every number comes through `ResultsStore.runs()` / `.scores()`, the leaderboard's reader (issue
+16): run directories are stored as the harness stores a run (`ResultsStore.add_results`) into a
+scratch store; `--db` is opened read-only. Run directories give only what the store does not
+hold (`RunInfo`: videos, per-sample metadata, per-class values, failures). Never the models.
 """
 from __future__ import annotations
 
 import json
+import logging
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -14,45 +16,34 @@ from ..errors import ConfigError
 from ..fileio import atomic_write_text
 
 FORMATS = ("html", "md", "latex", "csv")
+log = logging.getLogger(__name__)
 
 __all__ = ["build_report", "RunInfo", "load_run", "load_profile", "collect", "FORMATS"]
 
 
 @dataclass
 class RunInfo:
-    """One run directory as the report sees it."""
+    """One run directory's files. `model` and `random_weights` are copied from the run's store
+    row by `collect` (the one random-weights rule: ffbench.store.random_weights_of)."""
 
     path: Path
-    results: dict
-    run: dict = field(default_factory=dict)
+    run_id: str
     samples: list[dict] = field(default_factory=list)  # samples/<id>.json, plan order
-
-    @property
-    def run_id(self) -> str:
-        return str(self.results.get("run_id") or self.run.get("run_id") or self.path.name)
-
-    @property
-    def model(self) -> str:
-        return str(self.results.get("model") or self.run_id)
-
-    @property
-    def random_weights(self) -> bool:
-        from ..store import random_weights_of
-
-        return random_weights_of(self.results.get("random_weights"), self.results.get("scores", []))
+    details: dict = field(default_factory=dict)  # results.json: n_planned, failures, per_class
+    model: str = ""
+    random_weights: bool = False
 
 
 def _read_json(path: Path):
     try:
         return json.loads(path.read_text())
-    except FileNotFoundError:
-        raise
     except (OSError, ValueError) as exc:
         raise ConfigError(f"{path}: not readable JSON ({exc})") from exc
 
 
-def load_run(path) -> RunInfo:
-    """A finished run directory; a clear error when it is not one (or not finished)."""
+def load_run(path) -> tuple[RunInfo, dict]:
+    """A finished run directory: its RunInfo and results.json; a ConfigError naming the folder
+    or file when it is not one (or not finished)."""
     path = Path(path)
     if not path.is_dir():
         raise ConfigError(f"{path}: not a run directory (no such directory)")
@@ -60,21 +51,19 @@ def load_run(path) -> RunInfo:
         raise ConfigError(f"{path}: no results.json — the run is not finished or not merged "
                           "(run `ffbench run ... --merge` first)")
     results = _read_json(path / "results.json")
-    run = _read_json(path / "run.json") if (path / "run.json").is_file() else {}
-    order = []
-    if (path / "plan.jsonl").is_file():
-        for line in (path / "plan.jsonl").read_text().splitlines():
-            if line.strip():
-                order.append(json.loads(line))
-    samples = []
-    for item in order:
-        sid = item.get("sample_id")
-        meta_path = path / "samples" / f"{sid}.json"
-        if sid and meta_path.is_file():
-            samples.append({**item, **_read_json(meta_path)})
+    missing = [k for k in ("run_id", "model") if not isinstance(results, dict) or not results.get(k)]
+    if missing:
+        raise ConfigError(f"{path / 'results.json'}: no {' or '.join(missing)} (not written by "
+                          "ffbench run?)")
+    plan = path / "plan.jsonl"
+    order = [json.loads(line) for line in plan.read_text().splitlines() if line.strip()] \
+        if plan.is_file() else []
+    samples = [{**item, **_read_json(meta)} for item in order if item.get("sample_id")
+               and (meta := path / "samples" / f"{item['sample_id']}.json").is_file()]
     if not order:  # no plan: every sample json, sorted by id
         samples = [_read_json(p) for p in sorted((path / "samples").glob("*.json"))]
-    return RunInfo(path=path, results=results, run=run, samples=samples)
+    details = {k: results[k] for k in ("n_planned", "failures", "per_class") if k in results}
+    return RunInfo(path=path, run_id=str(results["run_id"]), samples=samples, details=details), results
 
 
 def load_profile(profile_dir) -> list[dict]:
@@ -91,52 +80,34 @@ def load_profile(profile_dir) -> list[dict]:
     return rows
 
 
-def _frames_from_runs(runs: list[RunInfo]):
-    """DataFrames shaped like ResultsStore.runs() / .scores() from results.json files, through
-    the store's own record mapping (ffbench.store.records_from_results)."""
-    from dataclasses import asdict
-
-    import pandas as pd
-
-    from ..store import records_from_results
-
-    run_rows, score_rows = [], []
-    for r in runs:
-        res = {"run_id": r.run_id, "model": r.model, **r.results}
-        res.setdefault("created_at", r.run.get("created_at", ""))
-        if r.run.get("config_hash"):
-            res["config_hash"], res["config"] = r.run["config_hash"], r.run.get("config", {})
-        rec, scores = records_from_results(res, str(r.path))
-        row = asdict(rec)
-        row.pop("model_kind")
-        for key in ("config", "versions", "hardware", "timings"):
-            row[f"{key}_json"] = json.dumps(row.pop(key), sort_keys=True, default=str)
-        run_rows.append(row)
-        for s in scores:
-            d = asdict(s)
-            d["extra_json"] = json.dumps(d.pop("extra"), sort_keys=True, default=str)
-            score_rows.append({"run_id": rec.run_id, **d, "model": rec.model, "dataset": rec.dataset,
-                               "created_at": rec.created_at, "n_failed": rec.n_failed,
-                               "run_random_weights": rec.random_weights})
-    return pd.DataFrame(run_rows), pd.DataFrame(score_rows)
-
-
 def collect(run_dirs=(), store=None):
-    """(runs, scores, run_infos): the run dirs' results, plus every run in `store` not
-    already given as a directory."""
+    """(runs, scores, run_infos) as `ResultsStore.runs()` / `.scores()` read them: the run dirs
+    (in the order given), then every run in `store` (a ResultsStore, or a URL opened read-only)
+    not given as a directory; a store copy that differs from its directory gets a warning."""
     import pandas as pd
 
-    infos = [load_run(p) for p in run_dirs]
-    runs, scores = _frames_from_runs(infos)
-    if store is not None:
-        from ..store import ResultsStore
+    from ..store import ResultsStore
 
-        if not isinstance(store, ResultsStore):
-            store = ResultsStore(store)
-        s_runs, s_scores = store.runs(), store.scores()
-        seen = set(runs["run_id"]) if len(runs) else set()
-        s_runs = s_runs[~s_runs["run_id"].isin(seen)]
-        s_scores = s_scores[~s_scores["run_id"].isin(seen)]
+    scratch, infos = ResultsStore.scratch(), []
+    for p in run_dirs:
+        info, results = load_run(p)
+        scratch.add_results(results, str(info.path.resolve()))
+        infos.append(info)
+    runs, scores = scratch.runs(), scratch.scores()
+    given = {i.run_id: k for k, i in enumerate(infos)}
+    runs = runs.sort_values("run_id", key=lambda ids: ids.map(given), kind="stable", ignore_index=True)
+    for info in infos:  # a run id is unique in a store: the last directory given with it won
+        row = runs[runs["run_id"] == info.run_id].iloc[0]
+        info.model, info.random_weights = row["model"], bool(row["random_weights"])
+    if store is not None:
+        db = store if isinstance(store, ResultsStore) else ResultsStore(store, read_only=True)
+        for info in infos:
+            if differ := scratch.differences(db, info.run_id):
+                log.warning("%s: run %s differs from its copy in %s (%s); the report uses the run "
+                            "directory's", info.path, info.run_id, db.shown_url, ", ".join(differ))
+        s_runs, s_scores = db.runs(), db.scores()
+        s_runs = s_runs[~s_runs["run_id"].isin(given)]
+        s_scores = s_scores[~s_scores["run_id"].isin(given)]
         runs = pd.concat([runs, s_runs], ignore_index=True) if len(runs) else s_runs
         scores = pd.concat([scores, s_scores], ignore_index=True) if len(scores) else s_scores
     return runs, scores, infos
@@ -188,7 +159,7 @@ def build_report(run_dirs, out_dir, formats=FORMATS, profile_dir=None, store=Non
             atomic_write_text(tdir / f"{t.key}{suffix[fmt]}", t.render(fmt))
 
     plot_dir = out / "assets" / "plots"
-    figures = plots.all_plots(scores, infos, profile, plot_dir)
+    figures = plots.all_plots(scores, runs, infos, profile, plot_dir)
 
     if "html" in formats:
         from .html import write_html

@@ -197,7 +197,7 @@ def _metadata(infos, runs, scores) -> list[dict]:
     for rec in (runs.to_dict("records") if runs is not None and len(runs) else []):
         rid = rec["run_id"]
         info = next((i for i in infos if i.run_id == rid), None)
-        res = info.results if info else {}
+        res = info.details if info else {}
         sub = sc[sc["run_id"] == rid] if len(sc) else sc
         out.append({
             "run_id": rid, "model": rec.get("model"), "dataset": rec.get("dataset"),
@@ -231,7 +231,7 @@ def write_html(out: Path, tables, figures, infos, runs, scores, profile,
     columns, video_rows = _videos(out, infos, max_videos_per_run, quiet)
     meta = _metadata(infos, runs, scores)
     sc = normalize_scores(scores)
-    random_any = (any(m["random_weights"] for m in meta) or any(i.random_weights for i in infos)
+    random_any = (any(m["random_weights"] for m in meta)
                   or bool(len(sc) and sc["random_weights"].astype(bool).any()))
     random_models = sorted({m["model"] for m in meta if m["random_weights"]}
                            | {r["model"] for r in sc.to_dict("records") if r["random_weights"]})

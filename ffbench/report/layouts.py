@@ -39,8 +39,6 @@ def dataset_key(name) -> str:
 
 def _extra(row) -> dict:
     raw = row.get("extra_json") if hasattr(row, "get") else None
-    if isinstance(raw, dict):
-        return raw
     try:
         return json.loads(raw) if raw else {}
     except (TypeError, ValueError):
@@ -194,15 +192,9 @@ def _interpolation_of(row, runs_config: dict) -> str | None:
 
 
 def _runs_config(runs) -> dict:
-    if runs is None or len(runs) == 0:
-        return {}
-    out = {}
-    for rec in runs.to_dict("records"):
-        try:
-            out[rec["run_id"]] = json.loads(rec.get("config_json") or "{}")
-        except ValueError:
-            out[rec["run_id"]] = {}
-    return out
+    """run_id -> config of ResultsStore.runs() (config_json: always JSON, the store wrote it)."""
+    return {} if runs is None else {r["run_id"]: json.loads(r["config_json"] or "{}")
+                                    for r in runs.to_dict("records")}
 
 
 def _output_frames(row: dict):

@@ -11,6 +11,7 @@ when it has no data, so the report shows only what was measured.
 """
 from __future__ import annotations
 
+import json
 import math
 from dataclasses import dataclass
 from pathlib import Path
@@ -112,12 +113,13 @@ def stage_cost(profile_rows: list[dict], out_dir: Path) -> list[Figure]:
                            plot_stage_flops, {"pipeline"})
 
 
-def run_timings(infos, out_dir: Path) -> list[Figure]:
-    """Measured wall time per stage of each run (results.json `timings`)."""
-    models = [i.model for i in infos]
-    data = {(i.model if models.count(i.model) == 1 else f"{i.model}\n{i.run_id}"):
-            {k: float(v) for k, v in (i.results.get("timings") or {}).items()
-             if isinstance(v, (int, float)) and not isinstance(v, bool)} for i in infos}
+def run_timings(runs, out_dir: Path) -> list[Figure]:
+    """Measured wall time per stage of each run (`timings_json` of ResultsStore.runs())."""
+    runs = runs.to_dict("records") if runs is not None else []
+    models = [r["model"] for r in runs]
+    data = {(r["model"] if models.count(r["model"]) == 1 else f"{r['model']}\n{r['run_id']}"):
+            {k: float(v) for k, v in json.loads(r.get("timings_json") or "{}").items()
+             if isinstance(v, (int, float)) and not isinstance(v, bool)} for r in runs}
     data = {m: t for m, t in data.items() if t}
     if not data:
         return []
@@ -153,7 +155,7 @@ def per_class(infos, out_dir: Path) -> list[Figure]:
     plt = _plt()
     figs = []
     for info in infos:
-        for metric, values in (info.results.get("per_class") or {}).items():
+        for metric, values in (info.details.get("per_class") or {}).items():
             items = sorted(((str(k), float(v)) for k, v in values.items()
                             if isinstance(v, (int, float))), key=lambda kv: kv[1])
             if not items:
@@ -169,8 +171,9 @@ def per_class(infos, out_dir: Path) -> list[Figure]:
     return figs
 
 
-def all_plots(scores, infos, profile_rows, out_dir) -> list[Figure]:
+def all_plots(scores, runs, infos, profile_rows, out_dir) -> list[Figure]:
+    """Numbers from the store's frames (`scores`, `runs`); per-class values from the run dirs."""
     out_dir = Path(out_dir)
     return (metric_bars(scores, out_dir) + stage_cost(profile_rows, out_dir)
-            + run_timings(infos, out_dir) + interpolation_vs_frames(profile_rows, out_dir)
+            + run_timings(runs, out_dir) + interpolation_vs_frames(profile_rows, out_dir)
             + per_class(infos, out_dir))

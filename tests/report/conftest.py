@@ -79,9 +79,9 @@ def write_run_dir(root: Path, run_id: str, model: str, prompts: list[str], rando
     d = root / run_id
     (d / "samples").mkdir(parents=True)
     (d / "previews").mkdir()
-    (d / "run.json").write_text(json.dumps({
-        "run_id": run_id, "config": {"model": {"name": model}}, "config_hash": "c" * 64,
-        "created_at": "2026-01-02T00:00:00", "ffbench_version": "0.1.0"}))
+    run_info = {"run_id": run_id, "config": {"model": {"name": model}}, "config_hash": "c" * 64,
+                "created_at": "2026-01-02T00:00:00"}
+    (d / "run.json").write_text(json.dumps({**run_info, "ffbench_version": "0.1.0"}))
     plan = []
     for i, prompt in enumerate(prompts):
         sid = f"s{i:03d}"
@@ -97,8 +97,8 @@ def write_run_dir(root: Path, run_id: str, model: str, prompts: list[str], rando
         if with_previews:
             Image.fromarray(video[4].numpy()).save(d / "previews" / f"{sid}.jpg")
     (d / "plan.jsonl").write_text("".join(json.dumps(p) + "\n" for p in plan))
-    (d / "results.json").write_text(json.dumps({
-        "run_id": run_id, "model": model, "model_kind": "tiny", "dataset": dataset,
+    (d / "results.json").write_text(json.dumps({  # as harness/runner.py::_results writes it
+        **run_info, "model": model, "model_kind": "tiny", "dataset": dataset,
         "prompt_set": f"{dataset}: {len(prompts)} prompts", "seed": 0,
         "n_planned": len(prompts) + 1, "n_samples": len(prompts), "n_failed": 1,
         "failures": [{"sample_id": "s999", "stage": "decode", "error": "out of memory <test>"}],
