@@ -31,10 +31,11 @@ from typing import Annotated, Any, Union
 from pydantic import ConfigDict, Field, PlainValidator, Strict, TypeAdapter, ValidationError
 from pydantic.dataclasses import dataclass as _pydantic_dataclass
 from pydantic_core import PydanticCustomError
+from typing_extensions import is_typeddict
 
 from .errors import ConfigError
 
-__all__ = ["config", "validate", "internal", "SETTINGS", "Int", "Float", "Str", "Bool", "Number",
+__all__ = ["config", "validate", "replace", "internal", "SETTINGS", "Int", "Float", "Str", "Bool", "Number",
            "PositiveInt", "NonNegativeInt", "PositiveFloat", "Table"]
 
 # extra="forbid": unknown keys are errors; validate_by_name: `replace(spec, cls=...)` works for
@@ -97,6 +98,15 @@ def validate(cls, table, src: str, *, prefix: str = "", **internal_values):
         raise ConfigError(describe(e, src, cls, table, prefix)) from None
 
 
+def replace(obj, changes: dict, src: str):
+    """`dataclasses.replace(obj, **changes)` (which validates the result again), with a bad change
+    reported as a ConfigError naming `src` (e.g. "command-line options") and the key."""
+    try:
+        return dataclasses.replace(obj, **changes)
+    except ValidationError as e:
+        raise ConfigError(describe(e, src, type(obj), changes)) from None
+
+
 # --- ValidationError -> one line ------------------------------------------------------------
 
 _EXPECTED = {"int_type": "an integer", "float_type": "a number", "string_type": "a string",
@@ -133,7 +143,7 @@ def _unwrap(hint):
         found = _unwrap(arg)
         if found is not None:
             return found
-    return hint if dataclasses.is_dataclass(hint) or typing.is_typeddict(hint) else None
+    return hint if dataclasses.is_dataclass(hint) or is_typeddict(hint) else None
 
 
 def _known_keys(cls, loc: tuple) -> list[str]:
@@ -148,7 +158,7 @@ def _known_keys(cls, loc: tuple) -> list[str]:
             cls = _unwrap(hint)
     if cls is None:
         return []
-    if typing.is_typeddict(cls):
+    if is_typeddict(cls):
         return sorted(typing.get_type_hints(cls))
     return sorted(info.alias or name for name, info in cls.__pydantic_fields__.items()
                   if name not in {f.name for f in dataclasses.fields(cls) if f.metadata.get(_INTERNAL)})
@@ -173,7 +183,7 @@ def describe(e: ValidationError, src: str, cls, table, prefix: str = "") -> str:
     elif kind in _BOUNDS:
         bound = next(iter(ctx.values()), "?")
         msg = f"key {key!r} must be {_BOUNDS[kind]} {bound}, got {value!r}"
-    elif kind == "too_short":
+    elif kind in ("too_short", "string_too_short"):
         msg = f"key {key!r} must not be empty"
     elif kind in ("value_error", "assertion_error"):
         text = str(ctx.get("error", err["msg"]))
