@@ -35,8 +35,8 @@ from typing_extensions import is_typeddict
 
 from .errors import ConfigError
 
-__all__ = ["config", "validate", "replace", "internal", "SETTINGS", "Int", "Float", "Str", "Bool", "Number",
-           "PositiveInt", "NonNegativeInt", "PositiveFloat", "Table"]
+__all__ = ["config", "validate", "replace", "internal", "describe", "SETTINGS", "Int", "Float", "Str",
+           "Bool", "Number", "PositiveInt", "NonNegativeInt", "PositiveFloat", "Table"]
 
 # extra="forbid": unknown keys are errors; validate_by_name: `replace(spec, cls=...)` works for
 # fields whose TOML key is a Python keyword (`class`)
@@ -149,19 +149,21 @@ def _unwrap(hint):
 def _known_keys(cls, loc: tuple) -> list[str]:
     """The keys allowed in the table at `loc` (for "unknown key" messages)."""
     for part in loc:
-        if cls is None:
-            return []
         if isinstance(part, str):
-            fields = getattr(cls, "__pydantic_fields__", None)
-            hint = fields[part].annotation if fields and part in fields else \
-                typing.get_type_hints(cls, include_extras=True).get(part)
-            cls = _unwrap(hint)
+            info = getattr(cls, "__pydantic_fields__", {}).get(part)
+            cls = _unwrap(info.annotation) if info is not None else None
     if cls is None:
         return []
     if is_typeddict(cls):
         return sorted(typing.get_type_hints(cls))
+    internal_names = {f.name for f in dataclasses.fields(cls) if f.metadata.get(_INTERNAL)}
     return sorted(info.alias or name for name, info in cls.__pydantic_fields__.items()
-                  if name not in {f.name for f in dataclasses.fields(cls) if f.metadata.get(_INTERNAL)})
+                  if name not in internal_names)
+
+
+def _short(value) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
 
 
 def describe(e: ValidationError, src: str, cls, table, prefix: str = "") -> str:
@@ -177,12 +179,12 @@ def describe(e: ValidationError, src: str, cls, table, prefix: str = "") -> str:
     elif kind == "missing":
         msg = f"missing required key {key!r}"
     elif kind in _EXPECTED:
-        msg = f"key {key!r} must be {_EXPECTED[kind]}, got {type(value).__name__} {value!r}"
+        msg = f"key {key!r} must be {_EXPECTED[kind]}, got {type(value).__name__} {_short(value)}"
     elif kind == "literal_error":
-        msg = f"key {key!r} = {value!r} is not one of {ctx.get('expected')}"
+        msg = f"key {key!r} = {_short(value)} is not one of {ctx.get('expected')}"
     elif kind in _BOUNDS:
         bound = next(iter(ctx.values()), "?")
-        msg = f"key {key!r} must be {_BOUNDS[kind]} {bound}, got {value!r}"
+        msg = f"key {key!r} must be {_BOUNDS[kind]} {bound}, got {_short(value)}"
     elif kind in ("too_short", "string_too_short"):
         msg = f"key {key!r} must not be empty"
     elif kind in ("value_error", "assertion_error"):
@@ -190,7 +192,7 @@ def describe(e: ValidationError, src: str, cls, table, prefix: str = "") -> str:
         if isinstance(value, (dict, list)) or not key:
             msg = f"[{key}] {text}" if key else text
         else:
-            msg = f"key {key!r} = {value!r} {text}"
+            msg = f"key {key!r} = {_short(value)} {text}"
     else:
         msg = f"key {key!r}: {err['msg']}" if key else err["msg"]
     more = f" (and {len(errors) - 1} more error{'s' if len(errors) > 2 else ''})" if len(errors) > 1 else ""

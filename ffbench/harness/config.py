@@ -241,7 +241,7 @@ def parse_run_config(data: dict, src: str = "<config>", *, check_model: bool = T
     for configs that generate nothing (`stats compute`)."""
     table = dict(data) if isinstance(data, dict) else data
     if isinstance(table, dict) and isinstance(table.get("metrics"), (str, list, tuple)):
-        table["metrics"] = parse_metrics(table["metrics"], f"{src}: metrics")
+        table["metrics"] = parse_metrics(table["metrics"], f"{src}: key 'metrics'")
     cfg = validate(RunConfig, table, src)
     if cfg.resolution and not cfg.random_extractors:
         raise ConfigError(f"{src}: resolution only goes with random_extractors (smoke tests); real "
