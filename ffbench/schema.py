@@ -40,7 +40,7 @@ __all__ = ["config", "validate", "replace", "internal", "describe", "SETTINGS", 
 
 # extra="forbid": unknown keys are errors; validate_by_name: `replace(spec, cls=...)` works for
 # fields whose TOML key is a Python keyword (`class`)
-SETTINGS = ConfigDict(extra="forbid", validate_by_name=True, validate_by_alias=True)
+SETTINGS = ConfigDict(extra="forbid", validate_by_name=True, validate_by_alias=True, defer_build=True)
 
 Int = Annotated[int, Strict()]
 Float = Annotated[float, Strict()]  # strict float still takes an int (stored as float)

@@ -20,7 +20,7 @@ from __future__ import annotations
 import hashlib
 import os
 import tomllib
-from dataclasses import fields
+from dataclasses import field, fields
 from pathlib import Path
 from typing import Annotated, Literal
 
@@ -124,7 +124,7 @@ class DatasetConfig:
     download: Str = ""
     root_env: Str = ""
     expected_videos: Int = 0
-    annotations: AnnotationsConfig = AnnotationsConfig()
+    annotations: AnnotationsConfig = field(default_factory=AnnotationsConfig)
     real: RealConfig | None = None
     demo: DemoConfig | None = None
     # where it came from (not TOML keys)
