@@ -195,5 +195,6 @@ def describe(e: ValidationError, src: str, cls, table, prefix: str = "") -> str:
             msg = f"key {key!r} = {_short(value)} {text}"
     else:
         msg = f"key {key!r}: {err['msg']}" if key else err["msg"]
-    more = f" (and {len(errors) - 1} more error{'s' if len(errors) > 2 else ''})" if len(errors) > 1 else ""
-    return f"{src}: {msg}{more}"
+    if len(errors) > 1:
+        msg += f" (and {len(errors) - 1} more error{'s' if len(errors) > 2 else ''})"
+    return f"{src}: {msg}"

@@ -108,7 +108,8 @@ class RealConfig:
 class DemoConfig:
     count: PositiveInt = 16
     seed: Int = 0
-    sizes: Annotated[tuple[Annotated[Int, AfterValidator(_demo_size)], ...], Field(min_length=1)] = (64, 128)
+    sizes: Annotated[tuple[Annotated[Int, AfterValidator(_demo_size)], ...],
+                     Field(min_length=1)] = (64, 128)
     frames: Annotated[tuple[Annotated[Int, Field(ge=2)], ...], Field(min_length=1)] = (16, 24, 32)
     fps: PositiveInt = 8
 

@@ -39,7 +39,7 @@ from typing import Annotated, Literal
 from pydantic import AfterValidator, BeforeValidator, Field, model_validator
 
 from ..errors import ConfigError
-from ..schema import Bool, Float, Number, PositiveFloat, PositiveInt, Str, Table, config, internal, validate
+from ..schema import Bool, Float, PositiveFloat, PositiveInt, Str, Table, config, internal, validate
 from ..textio import read_toml
 
 __all__ = [

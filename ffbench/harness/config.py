@@ -57,7 +57,8 @@ from pydantic import AfterValidator, Field
 from typing_extensions import TypedDict
 
 from ..errors import ConfigError
-from ..schema import SETTINGS, Bool, Int, NonNegativeInt, Number, PositiveInt, Str, config, internal, validate
+from ..schema import (SETTINGS, Bool, Int, NonNegativeInt, Number, PositiveInt, Str, config, internal,
+                      validate)
 from ..schema import replace as replace_checked
 from ..textio import read_text
 
