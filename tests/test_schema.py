@@ -191,3 +191,14 @@ def test_configs_stay_frozen_dataclasses_and_replace_validates(tmp_path):
     with pytest.raises(ConfigError, match=r"^overrides: key 'frames' must be > 0, got 0$"):
         replace(cfg.video, {"frames": 0}, "overrides")
     assert issubclass(ConfigError, FFBenchError)
+
+
+def test_bad_model_overrides_are_config_errors(tmp_path):
+    from ffbench.generators.base import apply_overrides
+
+    path = tmp_path / "x.toml"
+    path.write_text(MODEL, encoding="utf-8")
+    cfg = load_config(path)
+    assert apply_overrides(cfg, frames=8, dtype="float32").diffusers.dtype == "float32"
+    with pytest.raises(ConfigError, match=r"^x: overrides: key 'dtype' = 'fp8' is not one of"):
+        apply_overrides(cfg, dtype="fp8")
