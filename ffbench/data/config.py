@@ -13,18 +13,21 @@ a reported number means. Keeping them in a file whose sha256 goes into the repor
 explicit, and lets users review the exact prompts without reading Python.
 
 Unknown keys are errors naming the key and the file, so a typo never silently falls back to a
-default.
+default (validation: ffbench.schema, shared by every config file).
 """
 from __future__ import annotations
 
 import hashlib
 import os
 import tomllib
-import typing
-from dataclasses import dataclass, field, fields
+from dataclasses import field, fields
 from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import AfterValidator, BeforeValidator, Field
 
 from ..errors import ConfigError, FFBenchError
+from ..schema import Int, PositiveInt, Str, config, internal, validate
 from ..textio import decode_text
 
 __all__ = [
@@ -46,65 +49,88 @@ class DatasetError(FFBenchError):
     """
 
 
-@dataclass(frozen=True)
+@config
 class AnnotationsConfig:
     """Relative paths searched under the dataset root (first existing one wins)."""
-    split_dirs: tuple[str, ...] = ()      # UCF-101: folders holding classInd.txt / *list0N.txt
-    class_index: str = "classInd.txt"     # UCF-101
-    test_json: tuple[str, ...] = ()       # MSR-VTT test_videodatainfo.json candidates
-    train_val_json: tuple[str, ...] = ()  # MSR-VTT train_val_videodatainfo.json candidates
-    jsfusion_csv: tuple[str, ...] = ()    # MSR-VTT 1k-A MSRVTT_JSFUSION_test.csv candidates
+    split_dirs: tuple[Str, ...] = ()      # UCF-101: folders holding classInd.txt / *list0N.txt
+    class_index: Str = "classInd.txt"     # UCF-101
+    test_json: tuple[Str, ...] = ()       # MSR-VTT test_videodatainfo.json candidates
+    train_val_json: tuple[Str, ...] = ()  # MSR-VTT train_val_videodatainfo.json candidates
+    jsfusion_csv: tuple[Str, ...] = ()    # MSR-VTT 1k-A MSRVTT_JSFUSION_test.csv candidates
 
 
-@dataclass(frozen=True)
+def _class_items(table):
+    """[prompts.classes] (class = prompt) -> ((class, prompt), ...) in file order."""
+    if not isinstance(table, dict):
+        raise ValueError("must be a table of class = prompt")
+    for name, prompt in table.items():
+        if not isinstance(prompt, str):
+            raise ValueError(f"prompt of class {name!r} must be a string, got {prompt!r}")
+    return tuple(table.items())
+
+
+def _has_phrase(template: str) -> str:
+    if "{phrase}" not in template:
+        raise ValueError("must contain {phrase}")
+    return template
+
+
+def _demo_size(size: int) -> int:
+    if size < 16 or size % 2:
+        raise ValueError("must be even and >= 16")
+    return size
+
+
+@config
 class PromptsConfig:
-    sampling: str
-    default_n: int
-    template: str = "{phrase}"
-    split: str = ""
+    sampling: Literal[SAMPLING_RULES]
+    default_n: PositiveInt
+    template: Annotated[Str, AfterValidator(_has_phrase)] = "{phrase}"
+    split: Str = ""
     # (class name, prompt) in class-index order; a tuple so the dataclass stays immutable
-    classes: tuple[tuple[str, str], ...] = ()
+    classes: Annotated[tuple[tuple[Str, Str], ...], BeforeValidator(_class_items)] = ()
 
     @property
     def class_prompts(self) -> dict[str, str]:
         return dict(self.classes)
 
 
-@dataclass(frozen=True)
+@config
 class RealConfig:
-    video_dirs: tuple[str, ...] = (".",)
-    extensions: tuple[str, ...] = (".mp4",)
-    split: str = "all"
-    fold: int = 1
-    default_protocol: str = "fvd@stylegan-v-2048x16"
+    video_dirs: Annotated[tuple[Str, ...], Field(min_length=1)] = (".",)
+    extensions: Annotated[tuple[Str, ...], Field(min_length=1)] = (".mp4",)
+    split: Str = "all"
+    fold: Annotated[Int, Field(ge=1, le=3)] = 1
+    default_protocol: Str = "fvd@stylegan-v-2048x16"
 
 
-@dataclass(frozen=True)
+@config
 class DemoConfig:
-    count: int = 16
-    seed: int = 0
-    sizes: tuple[int, ...] = (64, 128)
-    frames: tuple[int, ...] = (16, 24, 32)
-    fps: int = 8
+    count: PositiveInt = 16
+    seed: Int = 0
+    sizes: Annotated[tuple[Annotated[Int, AfterValidator(_demo_size)], ...],
+                     Field(min_length=1)] = (64, 128)
+    frames: Annotated[tuple[Annotated[Int, Field(ge=2)], ...], Field(min_length=1)] = (16, 24, 32)
+    fps: PositiveInt = 8
 
 
-@dataclass(frozen=True)
+@config
 class DatasetConfig:
-    name: str
-    kind: str
-    description: str
+    name: Str
+    kind: Literal[KINDS]
+    description: Str
     prompts: PromptsConfig
-    homepage: str = ""
-    citation: str = ""
-    download: str = ""
-    root_env: str = ""
-    expected_videos: int = 0
-    annotations: AnnotationsConfig = AnnotationsConfig()
+    homepage: Str = ""
+    citation: Str = ""
+    download: Str = ""
+    root_env: Str = ""
+    expected_videos: Int = 0
+    annotations: AnnotationsConfig = field(default_factory=AnnotationsConfig)
     real: RealConfig | None = None
     demo: DemoConfig | None = None
     # where it came from (not TOML keys)
-    path: Path | None = field(default=None, compare=False)
-    sha256: str = field(default="", compare=False)
+    path: Path | None = internal(default=None, compare=False)
+    sha256: str = internal(default="", compare=False)
 
     def resolve_root(self, root=None) -> Path:
         """The dataset root: `root`, else `$<root_env>`; a clear error when neither is set."""
@@ -136,96 +162,20 @@ class DatasetConfig:
         return out
 
 
-# --- validation ----------------------------------------------------------------------------
+# --- rules across keys (types, ranges and choices are in the classes above) -------------------
 
-_SECTIONS = {"annotations": AnnotationsConfig, "prompts": PromptsConfig, "real": RealConfig,
-             "demo": DemoConfig}
-_TOP_SKIP = {"path", "sha256"}
-
-
-def _check_value(value, hint, where: str, file: Path):
-    origin = typing.get_origin(hint)
-    if hint is str:
-        if not isinstance(value, str):
-            raise ConfigError(f"{file}: {where} must be a string, got {type(value).__name__}")
-        return value
-    if hint is int:
-        if isinstance(value, bool) or not isinstance(value, int):
-            raise ConfigError(f"{file}: {where} must be an integer, got {value!r}")
-        return value
-    if origin is tuple:
-        item = typing.get_args(hint)[0]
-        if not isinstance(value, list):
-            raise ConfigError(f"{file}: {where} must be a list, got {type(value).__name__}")
-        return tuple(_check_value(v, item, f"{where}[{i}]", file) for i, v in enumerate(value))
-    raise AssertionError(f"unsupported schema type {hint}")  # pragma: no cover
-
-
-def _build(cls, table, where: str, file: Path, skip=frozenset()):
-    if not isinstance(table, dict):
-        raise ConfigError(f"{file}: [{where}] must be a table")
-    hints = typing.get_type_hints(cls)
-    known = {f.name for f in fields(cls)} - set(skip)
-    for key in table:
-        if key not in known:
-            raise ConfigError(f"{file}: unknown key {(where + '.' if where else '') + key!r}; "
-                              f"known keys: {', '.join(sorted(known))}")
-    kwargs = {}
-    for f in fields(cls):
-        if f.name in skip or f.name not in table:
-            continue
-        key = f"{where}.{f.name}" if where else f.name
-        value = table[f.name]
-        if f.name in _SECTIONS and where == "":
-            kwargs[f.name] = _build(_SECTIONS[f.name], value, f.name, file)
-        elif cls is PromptsConfig and f.name == "classes":
-            if not isinstance(value, dict):
-                raise ConfigError(f"{file}: [prompts.classes] must be a table of class = prompt")
-            kwargs[f.name] = tuple((k, _check_value(v, str, f"prompts.classes.{k}", file))
-                                   for k, v in value.items())
-        else:
-            kwargs[f.name] = _check_value(value, hints[f.name], key, file)
-    try:
-        return cls(**kwargs)
-    except TypeError as e:
-        raise ConfigError(f"{file}: [{where or 'top level'}] is missing a required key ({e})") from None
-
-
-def _validate(cfg: DatasetConfig, file: Path) -> None:
-    if cfg.kind not in KINDS:
-        raise ConfigError(f"{file}: kind must be one of {', '.join(KINDS)}, got {cfg.kind!r}")
+def _check(cfg: DatasetConfig, file: Path) -> None:
     if cfg.name != file.stem:
         raise ConfigError(f"{file}: name {cfg.name!r} must match the file name {file.stem!r}")
-    p = cfg.prompts
-    if p.sampling not in SAMPLING_RULES:
-        raise ConfigError(f"{file}: prompts.sampling must be one of {', '.join(SAMPLING_RULES)}, "
-                          f"got {p.sampling!r}")
-    if p.default_n < 1:
-        raise ConfigError(f"{file}: prompts.default_n must be >= 1")
-    if "{phrase}" not in p.template:
-        raise ConfigError(f"{file}: prompts.template must contain {{phrase}}, got {p.template!r}")
     if cfg.kind == "ucf101":
-        if not p.classes:
+        if not cfg.prompts.classes:
             raise ConfigError(f"{file}: a ucf101 dataset needs [prompts.classes]")
         if not cfg.annotations.split_dirs:
             raise ConfigError(f"{file}: a ucf101 dataset needs annotations.split_dirs")
     if cfg.kind == "msrvtt" and not cfg.annotations.test_json:
         raise ConfigError(f"{file}: an msrvtt dataset needs annotations.test_json")
-    if cfg.kind == "demo":
-        d = cfg.demo
-        if d is None:
-            raise ConfigError(f"{file}: a demo dataset needs a [demo] table")
-        if d.count < 1 or not d.sizes or not d.frames or d.fps < 1:
-            raise ConfigError(f"{file}: [demo] needs count >= 1, non-empty sizes and frames, fps >= 1")
-        if any(s < 16 or s % 2 for s in d.sizes):
-            raise ConfigError(f"{file}: demo.sizes must be even and >= 16, got {list(d.sizes)}")
-        if any(t < 2 for t in d.frames):
-            raise ConfigError(f"{file}: demo.frames must be >= 2, got {list(d.frames)}")
-    if cfg.real is not None:
-        if not cfg.real.video_dirs or not cfg.real.extensions:
-            raise ConfigError(f"{file}: [real] needs video_dirs and extensions")
-        if cfg.real.fold not in (1, 2, 3):
-            raise ConfigError(f"{file}: real.fold must be 1, 2 or 3")
+    if cfg.kind == "demo" and cfg.demo is None:
+        raise ConfigError(f"{file}: a demo dataset needs a [demo] table")
 
 
 def parse_dataset_config(path) -> DatasetConfig:
@@ -239,10 +189,8 @@ def parse_dataset_config(path) -> DatasetConfig:
         table = tomllib.loads(decode_text(blob, path, "dataset file"))
     except tomllib.TOMLDecodeError as e:
         raise ConfigError(f"{path}: invalid TOML ({e})") from None
-    cfg = _build(DatasetConfig, table, "", path, skip=_TOP_SKIP)
-    cfg = DatasetConfig(**{f.name: getattr(cfg, f.name) for f in fields(cfg) if f.name not in _TOP_SKIP},
-                        path=path, sha256=hashlib.sha256(blob).hexdigest())
-    _validate(cfg, path)
+    cfg = validate(DatasetConfig, table, str(path), path=path, sha256=hashlib.sha256(blob).hexdigest())
+    _check(cfg, path)
     return cfg
 
 

@@ -21,11 +21,11 @@ from __future__ import annotations
 import abc
 import importlib
 import os
-from dataclasses import replace
 from pathlib import Path
 from typing import Callable
 
 from ..errors import ConfigError, FFBenchError
+from ..schema import replace
 from ..seeding import derive_seed
 from .config import ModelConfig, VideoSpec, load_config
 
@@ -267,7 +267,7 @@ def apply_overrides(cfg: ModelConfig, **overrides) -> ModelConfig:
         for k, v in video_changes.items():
             if v <= 0:
                 raise ConfigError(f"override {k}={v!r} must be > 0")
-        changes["video"] = replace(cfg.video, **video_changes)
+        changes["video"] = replace(cfg.video, video_changes, f"{cfg.name}: overrides")
     call = dict(overrides.pop("call", None) or {})
     if overrides.get("steps") is not None:
         call["num_inference_steps"] = int(overrides["steps"])
@@ -281,7 +281,7 @@ def apply_overrides(cfg: ModelConfig, **overrides) -> ModelConfig:
         if call:
             diff_changes["call"] = {**cfg.diffusers.call, **call}
         if diff_changes:
-            changes["diffusers"] = replace(cfg.diffusers, **diff_changes)
+            changes["diffusers"] = replace(cfg.diffusers, diff_changes, f"{cfg.name}: overrides")
     elif diff_changes:
         raise ConfigError(f"{cfg.name}: overrides {sorted(diff_changes)} only apply to diffusers models")
     ff = overrides.pop("fusionframes", None)
@@ -294,7 +294,7 @@ def apply_overrides(cfg: ModelConfig, **overrides) -> ModelConfig:
         raise ConfigError(f"{cfg.name}: 'fusionframes' overrides only apply to fusionframes models")
     if overrides:
         raise ConfigError(f"unknown override(s): {', '.join(sorted(overrides))}")
-    return replace(cfg, **changes) if changes else cfg
+    return replace(cfg, changes, f"{cfg.name}: overrides") if changes else cfg
 
 
 def load_generator(name_or_toml, *, random_weights: bool | None = None, device=None,

@@ -32,9 +32,14 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, field
 from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import AfterValidator, BeforeValidator, Field, model_validator
+
 from ..errors import ConfigError
+from ..schema import Bool, Float, PositiveFloat, PositiveInt, Str, Table, config, internal, validate
 from ..textio import read_toml
 
 __all__ = [
@@ -54,56 +59,80 @@ DTYPES = ("float32", "float16", "bfloat16")
 _NAME_RE = re.compile(r"^[a-z0-9][a-z0-9._-]*$")
 
 
-@dataclass(frozen=True)
+def _check_name(name: str) -> str:
+    if not _NAME_RE.match(name):
+        raise ValueError("must be lower-case letters, digits, '.', '_' or '-'")
+    return name
+
+
+@config
 class VideoSpec:
     """What one generated sample looks like: uint8 [frames, height, width, 3] played at fps."""
 
-    frames: int
-    height: int
-    width: int
-    fps: float
+    frames: PositiveInt
+    height: PositiveInt
+    width: PositiveInt
+    fps: PositiveFloat  # `fps = 8` is read as 8.0 (part of ModelConfig.hash)
 
 
-@dataclass(frozen=True)
+@config
 class SchedulerSpec:
-    cls: str
-    config: dict = field(default_factory=dict)
+    cls: Str = Field(alias="class")
+    config: Table = field(default_factory=dict)
 
 
-@dataclass(frozen=True)
+@config
 class ComponentSpec:
     """A pipeline component loaded separately (e.g. AnimateDiff's MotionAdapter, Wan's fp32 VAE)."""
 
-    name: str
-    cls: str
-    model: str | None = None  # None: the pipeline's own model, from `subfolder`
-    subfolder: str | None = None
-    variant: str | None = None
-    dtype: str | None = None  # None: the pipeline's dtype
+    name: Str = internal()  # the NAME of its [diffusers.components.NAME] table
+    cls: Str = Field(alias="class")
+    model: Str | None = None  # None: the pipeline's own model, from `subfolder`
+    subfolder: Str | None = None
+    variant: Str | None = None
+    dtype: Literal[DTYPES] | None = None  # None: the pipeline's dtype
+
+    @model_validator(mode="after")
+    def _model_or_subfolder(self):
+        if self.model is None and self.subfolder is None:
+            raise ValueError("needs 'model' or 'subfolder'")
+        return self
 
 
-@dataclass(frozen=True)
+def _components(tables):
+    """[diffusers.components.NAME] tables -> ComponentSpec inputs, in file order."""
+    if not isinstance(tables, dict):
+        return tables
+    out = []
+    for name, table in tables.items():
+        if isinstance(table, dict) and "name" in table:
+            raise ValueError(f"component {name!r}: 'name' is not a key (the table's name is)")
+        out.append({**table, "name": name} if isinstance(table, dict) else table)
+    return tuple(out)
+
+
+@config
 class DiffusersSpec:
-    pipeline: str
-    model: str
-    revision: str | None = None
-    variant: str | None = None
-    dtype: str = "float16"
-    mode: str = "video"  # video | t2i-per-frame
-    t2i_frames: str = "independent"  # independent | static (t2i-per-frame only)
-    frames_kwarg: str | None = None  # None: num_frames or video_length, found by signature
-    offload: str = "none"  # none | model | sequential
-    vae_slicing: bool = False
-    vae_tiling: bool = False
-    batch_size: int = 1
-    output_range: str = "0,1"  # what the pipeline returns for float outputs
-    output_layout: str = "auto"
-    call: dict = field(default_factory=dict)
+    pipeline: Str
+    model: Str
+    revision: Str | None = None
+    variant: Str | None = None
+    dtype: Literal[DTYPES] = "float16"
+    mode: Literal["video", "t2i-per-frame"] = "video"
+    t2i_frames: Literal["independent", "static"] = "independent"  # t2i-per-frame only
+    frames_kwarg: Str | None = None  # None: num_frames or video_length, found by signature
+    offload: Literal["none", "model", "sequential"] = "none"
+    vae_slicing: Bool = False
+    vae_tiling: Bool = False
+    batch_size: PositiveInt = 1
+    output_range: Literal["0,1", "-1,1"] = "0,1"  # what the pipeline returns for float outputs
+    output_layout: Literal["auto", "THWC", "TCHW", "CTHW"] = "auto"
+    call: Table = field(default_factory=dict)
     scheduler: SchedulerSpec | None = None
-    components: tuple[ComponentSpec, ...] = ()
+    components: Annotated[tuple[ComponentSpec, ...], BeforeValidator(_components)] = ()
 
 
-@dataclass(frozen=True)
+@config
 class PublishedResult:
     """A number published for this model, with where it comes from.
 
@@ -111,33 +140,33 @@ class PublishedResult:
     when that differs (a typo), so a report can reproduce the paper's table and flag the fix.
     """
 
-    metric: str
-    value: float
-    source: str
-    dataset: str | None = None
-    protocol: str | None = None
-    via: str | None = None
-    variant: str | None = None
-    zero_shot: bool | None = None
-    samples: int | None = None
-    as_printed: float | None = None
-    note: str | None = None
+    metric: Str
+    value: Float
+    source: Str
+    dataset: Str | None = None
+    protocol: Str | None = None
+    via: Str | None = None
+    variant: Str | None = None
+    zero_shot: Bool | None = None
+    samples: PositiveInt | None = None
+    as_printed: Float | None = None
+    note: Str | None = None
 
 
-@dataclass(frozen=True)
+@config
 class ModelConfig:
-    name: str
-    kind: str
-    path: str | None = None  # the file it came from (documentation; not part of the hash)
-    display_name: str = ""
-    description: str = ""
-    source: str = ""
-    license: str = ""
-    notes: str = ""
-    random_weights: bool = False
+    name: Annotated[Str, AfterValidator(_check_name)]
+    kind: Literal[KINDS]
+    path: str | None = internal(default=None)  # the file it came from (not part of the hash)
+    display_name: Str = ""  # parse_config: the name when the file has none
+    description: Str = ""
+    source: Str = ""
+    license: Str = ""
+    notes: Str = ""
+    random_weights: Bool = False
     video: VideoSpec | None = None
     diffusers: DiffusersSpec | None = None
-    fusionframes: dict | None = None  # validated by the fusionframes adapter
+    fusionframes: Table | None = None  # validated by the fusionframes adapter (FusionFramesOptions)
     published: tuple[PublishedResult, ...] = ()
 
     def to_dict(self) -> dict:
@@ -155,163 +184,9 @@ class ModelConfig:
         return hashlib.sha256(blob.encode()).hexdigest()
 
 
-# --- validation helpers ---------------------------------------------------------------------
-
-class _Table:
-    """A TOML table being read: every key must be consumed, and types are checked."""
-
-    def __init__(self, data: dict, where: str, src: str):
-        if not isinstance(data, dict):
-            raise ConfigError(f"{src}: [{where}] must be a table, got {type(data).__name__}")
-        self.data, self.where, self.src, self.used = data, where, src, set()
-
-    def _key(self, key: str) -> str:
-        return f"{self.where}.{key}" if self.where else key
-
-    def get(self, key, types, default=None, required=False, choices=None):
-        self.used.add(key)
-        if key not in self.data:
-            if required:
-                raise ConfigError(f"{self.src}: missing required key '{self._key(key)}'")
-            return default
-        value = self.data[key]
-        ok = isinstance(value, types) and not (isinstance(value, bool) and bool not in _tuple(types))
-        if not ok:
-            names = "/".join(t.__name__ for t in _tuple(types))
-            raise ConfigError(f"{self.src}: key '{self._key(key)}' must be {names}, "
-                              f"got {type(value).__name__} {value!r}")
-        if choices is not None and value not in choices:
-            raise ConfigError(f"{self.src}: key '{self._key(key)}' = {value!r} is not one of "
-                              f"{', '.join(map(repr, choices))}")
-        return value
-
-    def positive(self, key, types=(int,), default=None, required=False):
-        value = self.get(key, types, default, required)
-        if value is not None and value <= 0:
-            raise ConfigError(f"{self.src}: key '{self._key(key)}' must be > 0, got {value!r}")
-        return value
-
-    def table(self, key) -> "_Table | None":
-        self.used.add(key)
-        if key not in self.data:
-            return None
-        return _Table(self.data[key], self._key(key), self.src)
-
-    def finish(self) -> None:
-        unknown = sorted(set(self.data) - self.used)
-        if unknown:
-            where = f" in [{self.where}]" if self.where else ""
-            raise ConfigError(f"{self.src}: unknown key{'s' if len(unknown) > 1 else ''} "
-                              f"{', '.join(repr(self._key(k)) for k in unknown)}{where}")
-
-
-def _tuple(types):
-    return types if isinstance(types, tuple) else (types,)
-
-
-_NUM = (int, float)
-
-
-def _video(t: _Table) -> VideoSpec:
-    spec = VideoSpec(frames=t.positive("frames", required=True),
-                     height=t.positive("height", required=True),
-                     width=t.positive("width", required=True),
-                     fps=float(t.positive("fps", _NUM, required=True)))
-    t.finish()
-    return spec
-
-
-def _scheduler(t: _Table) -> SchedulerSpec:
-    cls = t.get("class", str, required=True)
-    config = t.get("config", dict, {})
-    t.finish()
-    return SchedulerSpec(cls=cls, config=dict(config))
-
-
-def _component(name: str, t: _Table) -> ComponentSpec:
-    spec = ComponentSpec(name=name, cls=t.get("class", str, required=True),
-                         model=t.get("model", str), subfolder=t.get("subfolder", str),
-                         variant=t.get("variant", str), dtype=t.get("dtype", str, choices=DTYPES))
-    t.finish()
-    if spec.model is None and spec.subfolder is None:
-        raise ConfigError(f"{t.src}: [{t.where}] needs 'model' or 'subfolder'")
-    return spec
-
-
-def _diffusers(t: _Table) -> DiffusersSpec:
-    sched = t.table("scheduler")
-    comps = t.table("components")
-    components = []
-    if comps is not None:
-        for cname in list(comps.data):
-            components.append(_component(cname, comps.table(cname)))
-        comps.finish()
-    spec = DiffusersSpec(
-        pipeline=t.get("pipeline", str, required=True),
-        model=t.get("model", str, required=True),
-        revision=t.get("revision", str),
-        variant=t.get("variant", str),
-        dtype=t.get("dtype", str, "float16", choices=DTYPES),
-        mode=t.get("mode", str, "video", choices=("video", "t2i-per-frame")),
-        t2i_frames=t.get("t2i_frames", str, "independent", choices=("independent", "static")),
-        frames_kwarg=t.get("frames_kwarg", str),
-        offload=t.get("offload", str, "none", choices=("none", "model", "sequential")),
-        vae_slicing=t.get("vae_slicing", bool, False),
-        vae_tiling=t.get("vae_tiling", bool, False),
-        batch_size=t.positive("batch_size", default=1),
-        output_range=t.get("output_range", str, "0,1", choices=("0,1", "-1,1")),
-        output_layout=t.get("output_layout", str, "auto", choices=("auto", "THWC", "TCHW", "CTHW")),
-        call=dict(t.get("call", dict, {})),
-        scheduler=_scheduler(sched) if sched is not None else None,
-        components=tuple(components),
-    )
-    t.finish()
-    return spec
-
-
-def _published(items, src: str) -> tuple[PublishedResult, ...]:
-    if isinstance(items, dict):  # a single [published] table is accepted too
-        items = [items]
-    if not isinstance(items, list):
-        raise ConfigError(f"{src}: 'published' must be an array of tables ([[published]])")
-    out = []
-    for i, item in enumerate(items):
-        t = _Table(item, f"published[{i}]", src)
-        r = PublishedResult(
-            metric=t.get("metric", str, required=True),
-            value=float(t.get("value", _NUM, required=True)),
-            source=t.get("source", str, required=True),
-            dataset=t.get("dataset", str), protocol=t.get("protocol", str), via=t.get("via", str),
-            variant=t.get("variant", str), zero_shot=t.get("zero_shot", bool),
-            samples=t.positive("samples"), note=t.get("note", str),
-            as_printed=(float(v) if (v := t.get("as_printed", _NUM)) is not None else None),
-        )
-        t.finish()
-        out.append(r)
-    return tuple(out)
-
-
-def parse_config(data: dict, src: str = "<config>") -> ModelConfig:
-    """Validate a parsed TOML document into a ModelConfig; errors name the key and `src`."""
-    t = _Table(data, "", src)
-    name = t.get("name", str, required=True)
-    if not _NAME_RE.match(name):
-        raise ConfigError(f"{src}: name {name!r} must be lower-case letters, digits, '.', '_' or '-'")
-    kind = t.get("kind", str, required=True, choices=KINDS)
-    video_t, diff_t = t.table("video"), t.table("diffusers")
-    ff = t.get("fusionframes", dict)
-    published = _published(t.get("published", (list, dict), []), src)
-    cfg = ModelConfig(
-        name=name, kind=kind, path=None if src.startswith("<") else src,
-        display_name=t.get("display_name", str, name), description=t.get("description", str, ""),
-        source=t.get("source", str, ""), license=t.get("license", str, ""),
-        notes=t.get("notes", str, ""), random_weights=t.get("random_weights", bool, False),
-        video=_video(video_t) if video_t is not None else None,
-        diffusers=_diffusers(diff_t) if diff_t is not None else None,
-        fusionframes=dict(ff) if ff is not None else None,
-        published=published,
-    )
-    t.finish()
+def _check_kind(cfg: ModelConfig, src: str) -> None:
+    """Which tables a kind needs and allows (rules across keys, so not in the types)."""
+    kind = cfg.kind
     if kind != "published" and cfg.video is None:
         raise ConfigError(f"{src}: kind = {kind!r} needs a [video] table (frames, height, width, fps)")
     if kind == "diffusers" and cfg.diffusers is None:
@@ -322,6 +197,18 @@ def parse_config(data: dict, src: str = "<config>") -> ModelConfig:
         raise ConfigError(f"{src}: kind = 'fusionframes' needs a [fusionframes] table")
     if kind != "fusionframes" and cfg.fusionframes is not None:
         raise ConfigError(f"{src}: [fusionframes] is only allowed with kind = 'fusionframes'")
+
+
+def parse_config(data: dict, src: str = "<config>") -> ModelConfig:
+    """Validate a parsed TOML document into a ModelConfig; errors name the key and `src`."""
+    table = dict(data) if isinstance(data, dict) else data
+    if isinstance(table, dict):
+        if isinstance(table.get("published"), dict):  # a single [published] table is accepted too
+            table["published"] = [table["published"]]
+        if isinstance(table.get("name"), str):
+            table.setdefault("display_name", table["name"])
+    cfg = validate(ModelConfig, table, src, path=None if src.startswith("<") else src)
+    _check_kind(cfg, src)
     return cfg
 
 

@@ -19,11 +19,12 @@ dependency points one way: generators/ uses fusionframes/, which knows nothing o
 """
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field, fields
-from typing import Callable
+from dataclasses import asdict, field
+from typing import Callable, Literal
 
 from ..errors import ConfigError
 from ..fusionframes.modes import FPS_MODES, output_frames
+from ..schema import Float, PositiveInt, Str, Table, config, validate
 from .base import Generator
 from .config import ModelConfig
 
@@ -40,26 +41,27 @@ def set_default_pipeline_factory(factory: Callable | None) -> None:
     _default_factory = factory
 
 
-@dataclass(frozen=True)
+@config
 class FusionFramesOptions:
     """The [fusionframes] table (sources: shared/reference/kandinsky_video.md §1-2, §5)."""
 
-    variant: str = "conv1d-attn1d-blocks"  # temporal-block variant (paper §4.1)
-    keyframes: int = 15  # the released 1.0 checkpoint (num_frames = 15); the paper trains with 16
-    fps_mode: str = "low"  # low | medium | high
-    height: int = 512
-    width: int = 512
-    steps: int = 50
-    guidance_scale: float = 5.0  # keyframe CFG, (w+1)*cond - w*uncond
-    interpolation_guidance_scale: float = 0.25
-    interpolation: str = "fusionframes"  # or "mfi": masked-frame interpolation (random weights only)
-    negative_prompt: str | None = None
-    keyframe_weights: str = "fusionframes_keyframe"  # ffbench.weights registry names
-    interpolation_weights: str = "fusionframes_interpolation"
-    movq_weights: str = "fusionframes_movq"
-    text_encoder_weights: str = "flan_ul2_encoder"
-    dtype: str = "float16"
-    call: dict = field(default_factory=dict)
+    variant: Str = "conv1d-attn1d-blocks"  # temporal-block variant (paper §4.1)
+    keyframes: PositiveInt = 15  # the released 1.0 checkpoint (num_frames = 15); the paper trains with 16
+    fps_mode: Literal[FPS_MODES] = "low"  # low | medium | high
+    height: PositiveInt = 512
+    width: PositiveInt = 512
+    steps: PositiveInt = 50
+    guidance_scale: Float = 5.0  # keyframe CFG, (w+1)*cond - w*uncond
+    interpolation_guidance_scale: Float = 0.25
+    # "mfi": masked-frame interpolation (random weights only)
+    interpolation: Literal["fusionframes", "mfi"] = "fusionframes"
+    negative_prompt: Str | None = None
+    keyframe_weights: Str = "fusionframes_keyframe"  # ffbench.weights registry names (or paths)
+    interpolation_weights: Str = "fusionframes_interpolation"
+    movq_weights: Str = "fusionframes_movq"
+    text_encoder_weights: Str = "flan_ul2_encoder"
+    dtype: Literal["float32", "float16", "bfloat16"] = "float16"
+    call: Table = field(default_factory=dict)  # passed to the pipeline as it is
 
     @property
     def output_frames(self) -> int:
@@ -67,26 +69,8 @@ class FusionFramesOptions:
 
     @classmethod
     def from_table(cls, table: dict, src: str = "<config>") -> "FusionFramesOptions":
-        known = {f.name: f for f in fields(cls)}
-        unknown = sorted(set(table) - set(known))
-        if unknown:
-            raise ConfigError(f"{src}: unknown key(s) {', '.join(repr('fusionframes.' + k) for k in unknown)}"
-                              f" in [fusionframes]")
-        opts = cls(**table)
-        if opts.fps_mode not in FPS_MODES:
-            raise ConfigError(f"{src}: fusionframes.fps_mode = {opts.fps_mode!r} is not one of {FPS_MODES}")
-        for k in ("keyframes", "height", "width", "steps"):
-            v = getattr(opts, k)
-            if not isinstance(v, int) or isinstance(v, bool) or v <= 0:
-                raise ConfigError(f"{src}: fusionframes.{k} must be a positive integer, got {v!r}")
-        if opts.interpolation not in ("fusionframes", "mfi"):
-            raise ConfigError(f"{src}: fusionframes.interpolation = {opts.interpolation!r} is not one of "
-                              "('fusionframes', 'mfi')")
-        if opts.dtype not in ("float32", "float16", "bfloat16"):
-            raise ConfigError(f"{src}: fusionframes.dtype = {opts.dtype!r} is not a known dtype")
-        if not isinstance(opts.call, dict):
-            raise ConfigError(f"{src}: [fusionframes.call] must be a table")
-        return opts
+        """Validate a model file's [fusionframes] table; errors name `src` and 'fusionframes.KEY'."""
+        return validate(cls, table, src, prefix="fusionframes")
 
 
 class FusionFramesGenerator(Generator):

@@ -2,7 +2,7 @@
 
 Why a strict schema: a run directory is bound to its config by hash (rundir.py); a typo that
 silently fell back to a default would make two "identical" runs differ. Unknown keys and wrong
-types are errors naming the key and the file.
+types are errors naming the key and the file (ffbench.schema, shared by every config file).
 
 Two kinds of fields:
 - *result fields* decide what the run produces (model, prompts, seeds, metrics, batch sizes,
@@ -49,10 +49,17 @@ import hashlib
 import json
 import os
 import tomllib
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, field, replace
 from pathlib import Path
+from typing import Annotated
+
+from pydantic import AfterValidator, Field
+from typing_extensions import TypedDict
 
 from ..errors import ConfigError
+from ..schema import (SETTINGS, Bool, Int, NonNegativeInt, Number, PositiveInt, Str, config, internal,
+                      validate)
+from ..schema import replace as replace_checked
 from ..textio import read_text
 
 __all__ = ["RunConfig", "RealConfig", "load_run_config", "parse_run_config", "parse_metrics",
@@ -72,50 +79,78 @@ def default_workers() -> int:
     return min(4, os.cpu_count() or 1)
 
 
-@dataclass(frozen=True)
+class ModelOverrides(TypedDict, total=False):
+    """[model_overrides] (see ffbench.generators.apply_overrides); numbers are kept as written
+    (`fps = 8` stays 8): they are part of the run hash."""
+    __pydantic_config__ = SETTINGS
+    frames: Int
+    height: Int
+    width: Int
+    fps: Number
+    steps: Int
+    guidance: Number
+
+
+def _entry_point(value: str) -> str:
+    mod, sep, attr = value.partition(":")
+    if not sep or not mod or not attr:
+        raise ValueError("must be 'module:function'")
+    return value
+
+
+def _sorted(table: dict) -> dict:
+    return dict(sorted(table.items()))
+
+
+NonEmptyStr = Annotated[Str, Field(min_length=1)]
+
+
+@config
 class RealConfig:
-    source: str = ""
-    root: str = ""
-    num_videos: int = 0
-    seed: int = 0
-    stats: str = ""
+    source: Str = ""
+    root: Str = ""
+    num_videos: Int = 0
+    seed: Int = 0
+    stats: Str = ""
 
 
-@dataclass(frozen=True)
+@config
 class RunConfig:
-    model: str
-    dataset: str
-    metrics: tuple[str, ...]
-    n: int = 0
-    seed: int = 0
-    random_weights: bool = False
-    random_extractors: bool = False
-    batch_size: int = 1
-    feature_batch_size: int = 8
-    dataset_root: str = ""
-    prompt_file: str = ""
-    model_overrides: dict = field(default_factory=dict)
+    model: NonEmptyStr
+    dataset: NonEmptyStr
+    metrics: tuple[Str, ...]  # full names (parse_metrics)
+    n: NonNegativeInt = 0
+    seed: NonNegativeInt = 0
+    random_weights: Bool = False
+    random_extractors: Bool = False
+    batch_size: PositiveInt = 1
+    feature_batch_size: PositiveInt = 8
+    dataset_root: Str = ""
+    prompt_file: Str = ""
+    model_overrides: Annotated[ModelOverrides, AfterValidator(_sorted)] = field(default_factory=dict)
     real: RealConfig = field(default_factory=RealConfig)
-    extractors: dict = field(default_factory=dict)
+    extractors: Annotated[dict[Str, Annotated[Str, AfterValidator(_entry_point)]],
+                          AfterValidator(_sorted)] = field(default_factory=dict)
     # a folder of existing videos to evaluate as they are (`ffbench evaluate`): nothing is
     # generated, `model` is only the name the results are stored under
-    source: str = ""
+    source: Str = ""
     # detector input size of random-weight extractors (smoke tests; 0 = the protocol's). It
     # changes the protocols, so their hashes: such numbers are never comparable to real ones
-    resolution: int = 0
+    resolution: NonNegativeInt = 0
     # hash of the model's TOML, taken when the config is parsed (not settable): editing a model
     # file must not resume into the old run unnoticed
-    model_config_hash: str = ""
+    model_config_hash: str = internal(default="")
     # execution fields (not hashed)
-    out: str = ""
-    max_failures: int = 0
-    bootstrap: int = 0
-    db: str = ""
-    extractor_weights: dict = field(default_factory=dict)  # extractor name -> explicit weights file
-    device: str = ""                   # torch device ("" = cuda:LOCAL_RANK if present, else cpu)
+    out: Str = ""
+    max_failures: NonNegativeInt = 0
+    bootstrap: NonNegativeInt = 0
+    db: Str = ""
+    # extractor name -> explicit weights file (`evaluate --weights`; not a config key)
+    extractor_weights: dict = internal(default_factory=dict)
+    device: Str = ""                   # torch device ("" = cuda:LOCAL_RANK if present, else cpu)
     # DataLoader processes decoding videos ahead of the extractor, fake and real side (0: in
     # this process); results do not depend on it
-    workers: int = field(default_factory=default_workers)
+    workers: NonNegativeInt = field(default_factory=default_workers)
 
     def to_dict(self) -> dict:
         d = asdict(self)
@@ -153,7 +188,7 @@ class RunConfig:
         bad = set(kw) - set(EXECUTION_FIELDS)
         if bad:
             raise ConfigError(f"not execution fields: {sorted(bad)}")
-        return replace(self, **{k: v for k, v in kw.items() if v is not None})
+        return replace_checked(self, {k: v for k, v in kw.items() if v is not None}, "execution options")
 
 
 def model_config_hash(model: str) -> str:
@@ -171,28 +206,6 @@ def is_entry_point(model: str) -> bool:
     mod, sep, attr = model.partition(":")
     return bool(sep and mod and attr and not model.endswith(".toml") and "/" not in mod
                 and "\\" not in mod)
-
-
-_TYPES = {"model": str, "dataset": str, "n": int, "seed": int, "random_weights": bool,
-          "random_extractors": bool, "batch_size": int, "feature_batch_size": int,
-          "dataset_root": str, "prompt_file": str, "out": str, "max_failures": int,
-          "bootstrap": int, "db": str, "source": str, "resolution": int, "device": str,
-          "workers": int}
-_REAL_TYPES = {"source": str, "root": str, "num_videos": int, "seed": int, "stats": str}
-_OVERRIDE_TYPES = {"frames": int, "height": int, "width": int, "fps": (int, float),
-                   "steps": int, "guidance": (int, float)}
-
-
-def _typed(where: str, key: str, value, types):
-    types = types if isinstance(types, tuple) else (types,)
-    if isinstance(value, bool) and bool not in types:
-        ok = False
-    else:
-        ok = isinstance(value, types)
-    if not ok:
-        names = " or ".join(t.__name__ for t in types)
-        raise ConfigError(f"{where}: key {key!r} must be {names}, got {type(value).__name__} {value!r}")
-    return value
 
 
 def parse_metrics(items, where: str = "metrics") -> tuple[str, ...]:
@@ -224,61 +237,19 @@ def parse_metrics(items, where: str = "metrics") -> tuple[str, ...]:
     return tuple(out)  # none: a generation-only run (`ffbench generate`)
 
 
-def _entry_point(where: str, key: str, value: str) -> str:
-    mod, sep, attr = value.partition(":")
-    if not sep or not mod or not attr:
-        raise ConfigError(f"{where}: {key} = {value!r} must be 'module:function'")
-    return value
-
-
 def parse_run_config(data: dict, src: str = "<config>", *, check_model: bool = True) -> RunConfig:
     """Validate a config table completely (before anything is written). `check_model=False`
     for configs that generate nothing (`stats compute`)."""
-    if not isinstance(data, dict):
-        raise ConfigError(f"{src}: a run config is a table of keys")
-    data = dict(data)
-    allowed = set(_TYPES) | {"metrics", "model_overrides", "real", "extractors"}
-    unknown = sorted(set(data) - allowed)
-    if unknown:
-        raise ConfigError(f"{src}: unknown key(s) {unknown}; allowed: {sorted(allowed)}")
-    for req in ("model", "dataset", "metrics"):
-        if req not in data or data[req] in ("", None):
-            raise ConfigError(f"{src}: key {req!r} is required")
-    kw = {k: _typed(src, k, data[k], t) for k, t in _TYPES.items() if k in data}
-    kw["metrics"] = parse_metrics(data["metrics"], f"{src}: metrics")
-    for k in ("n", "seed", "max_failures", "bootstrap", "workers"):
-        if kw.get(k, 0) < 0:
-            raise ConfigError(f"{src}: {k} must be >= 0, got {kw[k]}")
-    for k in ("batch_size", "feature_batch_size"):
-        if k in kw and kw[k] < 1:
-            raise ConfigError(f"{src}: {k} must be >= 1, got {kw[k]}")
-    mo = data.get("model_overrides", {})
-    if not isinstance(mo, dict):
-        raise ConfigError(f"{src}: [model_overrides] must be a table")
-    for k, v in mo.items():
-        if k not in _OVERRIDE_TYPES:
-            raise ConfigError(f"{src}: [model_overrides] unknown key {k!r}; allowed: {sorted(_OVERRIDE_TYPES)}")
-        _typed(f"{src} [model_overrides]", k, v, _OVERRIDE_TYPES[k])
-    kw["model_overrides"] = dict(sorted(mo.items()))
-    real = data.get("real", {})
-    if not isinstance(real, dict):
-        raise ConfigError(f"{src}: [real] must be a table")
-    bad = sorted(set(real) - set(_REAL_TYPES))
-    if bad:
-        raise ConfigError(f"{src}: [real] unknown key(s) {bad}; allowed: {sorted(_REAL_TYPES)}")
-    kw["real"] = RealConfig(**{k: _typed(f"{src} [real]", k, v, _REAL_TYPES[k]) for k, v in real.items()})
-    ex = data.get("extractors", {})
-    if not isinstance(ex, dict):
-        raise ConfigError(f"{src}: [extractors] must be a table")
-    kw["extractors"] = {k: _entry_point(f"{src} [extractors]", k, _typed(src, k, v, str))
-                        for k, v in sorted(ex.items())}
-    if kw.get("resolution") and not kw.get("random_extractors"):
+    table = dict(data) if isinstance(data, dict) else data
+    if isinstance(table, dict) and isinstance(table.get("metrics"), (str, list, tuple)):
+        table["metrics"] = parse_metrics(table["metrics"], f"{src}: key 'metrics'")
+    cfg = validate(RunConfig, table, src)
+    if cfg.resolution and not cfg.random_extractors:
         raise ConfigError(f"{src}: resolution only goes with random_extractors (smoke tests); real "
                           "numbers use the protocol's size")
-    if kw.get("resolution", 0) < 0:
-        raise ConfigError(f"{src}: resolution must be >= 0")
-    kw["model_config_hash"] = "" if kw.get("source") or not check_model else model_config_hash(kw["model"])
-    return RunConfig(**kw)
+    if cfg.source or not check_model:
+        return cfg
+    return replace(cfg, model_config_hash=model_config_hash(cfg.model))
 
 
 def load_run_config(path) -> RunConfig:

@@ -63,10 +63,10 @@ def test_unknown_section_key_is_named_with_its_section(tmp_path):
 
 
 @pytest.mark.parametrize("old, new, msg", [
-    ("default_n = 4", 'default_n = "4"', "default_n must be an integer"),
-    ('kind = "demo"', 'kind = "kinetics"', "kind must be one of"),
+    ("default_n = 4", 'default_n = "4"', "'prompts.default_n' must be an integer"),
+    ('kind = "demo"', 'kind = "kinetics"', "'kind' = 'kinetics' is not one of"),
     ('sampling = "first-n"', 'sampling = "random"', "prompts.sampling"),
-    ('count = 4', 'count = 4\nsizes = [63]', "demo.sizes"),
+    ('count = 4', 'count = 4\nsizes = [63]', r"'demo.sizes\[0\]' = 63 must be even"),
 ])
 def test_bad_values_are_errors(tmp_path, old, new, msg):
     f = tmp_path / "x.toml"

@@ -52,9 +52,9 @@ def test_unknown_published_key(write_toml):
 
 
 @pytest.mark.parametrize("old, new, msg", [
-    ("frames = 4", 'frames = "4"', "'video.frames' must be int"),
+    ("frames = 4", 'frames = "4"', "'video.frames' must be an integer"),
     ("frames = 4", "frames = 0", "must be > 0"),
-    ("frames = 4", "frames = true", "must be int"),
+    ("frames = 4", "frames = true", "'video.frames' must be an integer, got bool"),
     ('kind = "diffusers"', 'kind = "gan"', "is not one of"),
     ('name = "m"', 'name = "Bad Name"', "must be lower-case"),
     ('model = "/nowhere"', '', "missing required key 'diffusers.model'"),

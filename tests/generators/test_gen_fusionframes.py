@@ -88,9 +88,9 @@ def test_video_table_must_match_options():
 
 
 @pytest.mark.parametrize("extra, msg", [
-    ({"keyframe": 16}, "unknown key"),
-    ({"fps_mode": "ultra"}, "fps_mode"),
-    ({"steps": 0}, "positive integer"),
+    ({"keyframe": 16}, "unknown key 'fusionframes.keyframe'"),
+    ({"fps_mode": "ultra"}, "'fusionframes.fps_mode' = 'ultra' is not one of"),
+    ({"steps": 0}, "'fusionframes.steps' must be > 0"),
 ])
 def test_option_validation(extra, msg):
     with pytest.raises(ConfigError, match=msg):

@@ -134,11 +134,11 @@ def test_config_schema_errors(tmp_path):
     good = base_config(tmp_path / "x")
     assert parse_run_config({**good, "metrics": ["fvd", "is", "clipsim", "fvd@videogpt"]}).metrics == (
         "fvd@stylegan-v-2048x16", "is@c3d-ucf101", "clipsim@vit-b-32", "fvd@videogpt")
-    with pytest.raises(ConfigError, match="unknown key"):
+    with pytest.raises(ConfigError, match="unknown key 'sed'"):
         parse_run_config({**good, "sed": 1})
-    with pytest.raises(ConfigError, match=r"\[real\] unknown"):
+    with pytest.raises(ConfigError, match=r"unknown key 'real.sourec' \(known: num_videos, root, seed"):
         parse_run_config({**good, "real": {"sourec": "x"}})
-    with pytest.raises(ConfigError, match="must be int"):
+    with pytest.raises(ConfigError, match="'n' must be an integer"):
         parse_run_config({**good, "n": "12"})
     with pytest.raises(ConfigError, match="unknown metric"):
         parse_run_config({**good, "metrics": ["fvd@nope"]})

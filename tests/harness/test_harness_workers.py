@@ -105,7 +105,7 @@ def test_workers_config_field(tmp_path):
     two = parse_run_config({**base, "workers": 2})
     assert two.workers == 2 and two.hash == cfg.hash  # how it runs, not what it produces
     assert cfg.with_execution(workers=0).workers == 0
-    with pytest.raises(ConfigError, match="workers must be >= 0"):
+    with pytest.raises(ConfigError, match="'workers' must be >= 0"):
         parse_run_config({**base, "workers": -1})
-    with pytest.raises(ConfigError, match="must be int"):
+    with pytest.raises(ConfigError, match="'workers' must be an integer"):
         parse_run_config({**base, "workers": "2"})
