@@ -44,24 +44,15 @@ def _config_from_args(args):
             raise ConfigError("--tiny needs --model (or a config): it runs that model's tiny stand-in")
         flags.update(model=tiny_model(flags["model"]), random_weights=True, random_extractors=True,
                      resolution=TINY_RESOLUTION)
+    if args.real_source:
+        flags["real"] = {"source": args.real_source}
     if args.config:
-        cfg = load_run_config(args.config)
-        if flags:
-            data = cfg.to_dict()
-            data.update(flags)
-            data["real"] = {k: v for k, v in data["real"].items()}
-            cfg = parse_run_config(data, f"{args.config} + command-line options")
+        cfg = load_run_config(args.config, flags)
     else:
         missing = [k for k in ("model", "dataset", "metrics") if k not in flags]
         if missing:
             raise ConfigError(f"give a CONFIG.toml or --{' --'.join(missing)}")
-        if args.real_source:
-            flags["real"] = {"source": args.real_source}
         cfg = parse_run_config(flags, "command line")
-    if args.real_source and args.config:
-        data = cfg.to_dict()
-        data["real"] = {**data["real"], "source": args.real_source}
-        cfg = parse_run_config(data, "command line")
     return cfg.with_execution(out=args.out, max_failures=args.max_failures,
                               bootstrap=args.bootstrap, db=args.db, workers=args.workers)
 

@@ -252,7 +252,11 @@ def parse_run_config(data: dict, src: str = "<config>", *, check_model: bool = T
     return replace(cfg, model_config_hash=model_config_hash(cfg.model))
 
 
-def load_run_config(path) -> RunConfig:
+def load_run_config(path, overrides: dict | None = None) -> RunConfig:
+    """The run config in the TOML file `path`, with `overrides` (command-line options: top-level
+    keys, and keys of [real] / [model_overrides] / [extractors] given as a table) merged into the
+    file's table *before* it is validated once, so an option is checked like the key it replaces
+    and errors name both the file and the options."""
     path = Path(path)
     try:
         data = tomllib.loads(read_text(path, "run config"))
@@ -260,4 +264,11 @@ def load_run_config(path) -> RunConfig:
         raise ConfigError(f"{path}: run config not found") from None
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
         raise ConfigError(f"{path}: not valid TOML ({e})") from None
-    return parse_run_config(data, str(path))
+    if not overrides:
+        return parse_run_config(data, str(path))
+    for key, value in overrides.items():
+        if isinstance(value, dict) and isinstance(data.get(key), dict):
+            data[key] = {**data[key], **value}
+        else:
+            data[key] = value
+    return parse_run_config(data, f"{path} + command-line options")

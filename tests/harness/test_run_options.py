@@ -1,0 +1,35 @@
+"""`ffbench run CONFIG.toml --option ...`: command-line options are merged into the file's table
+and validated once, like the keys they replace (a run config plus flags used to fail with an
+unknown-key error for fields ffbench sets itself)."""
+from __future__ import annotations
+
+import pytest
+from harness_util import base_config, write_toml
+
+from ffbench.cli import build_parser
+from ffbench.commands.run import _config_from_args
+from ffbench.errors import ConfigError
+from ffbench.harness.config import load_run_config, parse_run_config
+
+
+def _args(*argv):
+    return build_parser().parse_args(["run", *argv])
+
+
+def test_options_override_the_config_file(tmp_path):
+    cfg = base_config(tmp_path / "run", n=12, real={"source": "demo", "seed": 4},
+                      model_overrides={"frames": 16})
+    toml = write_toml(tmp_path / "run.toml", cfg)
+    got = _config_from_args(_args(str(toml), "--n", "3", "--seed", "7", "--real-source", str(tmp_path)))
+    assert (got.n, got.seed, got.real.source) == (3, 7, str(tmp_path))
+    assert got.real.seed == 4 and got.model_overrides == {"frames": 16}  # the file's other keys stay
+    want = parse_run_config({**cfg, "n": 3, "seed": 7, "real": {"source": str(tmp_path), "seed": 4}})
+    assert got.hash == want.hash
+    assert _config_from_args(_args(str(toml))).hash == load_run_config(toml).hash == \
+        parse_run_config(cfg).hash
+
+
+def test_a_bad_option_is_named_with_the_file(tmp_path):
+    toml = write_toml(tmp_path / "run.toml", base_config(tmp_path / "run"))
+    with pytest.raises(ConfigError, match=r"run\.toml \+ command-line options.*batch_size"):
+        _config_from_args(_args(str(toml), "--batch-size", "0"))
