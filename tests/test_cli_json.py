@@ -107,8 +107,13 @@ def test_leaderboard_json_flag_and_escaped_markdown(tmp_path, capsys):
     assert main(["leaderboard", "--db", str(db)]) == 0
     md = capsys.readouterr().out
     assert "<script>" not in md and "&lt;script>alert(1)&lt;/script>\\|x" in md
+    ResultsStore(tmp_path / "empty.db")  # a store with nothing in it yet
     assert main(["leaderboard", "--db", str(tmp_path / "empty.db"), "--json"]) == 0
     assert json.loads(capsys.readouterr().out) == []
+    # a --db that does not exist (a typo) is an error naming it, and reading never creates it
+    assert main(["leaderboard", "--db", str(tmp_path / "typo.db"), "--json"]) == 2
+    assert "typo.db: no such file" in capsys.readouterr().err
+    assert not (tmp_path / "typo.db").exists()
 
 
 def test_statistics_and_atomic_files_are_0644_under_umask_022(tmp_path):

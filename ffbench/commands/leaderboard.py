@@ -5,15 +5,22 @@ such as `<script>` or `a|b` prints as text and keeps the table's columns.
 """
 from __future__ import annotations
 
+from pathlib import Path
+
 from ._util import add_command, add_json_flag, print_json, records
 
 
 def _leaderboard(args) -> int:
+    import pandas as pd
+
     from ..report.tables import format_table
-    from ..store import ResultsStore
+    from ..store import ResultsStore, default_url
 
     fmt = "json" if args.json else args.format
-    df = ResultsStore(args.db).leaderboard(dataset=args.dataset)
+    if args.db is None and not Path(default_url().removeprefix("sqlite:///")).is_file():
+        df = pd.DataFrame()  # nothing stored yet; reading never creates the store
+    else:  # read-only: a missing or foreign --db is an error naming it, never created
+        df = ResultsStore(args.db, read_only=True).leaderboard(dataset=args.dataset)
     if fmt == "json":  # the one JSON convention (commands/_util.py): [] when there is nothing
         print_json(records(df) if not df.empty else [])
         return 0
