@@ -30,22 +30,9 @@ import numpy as np
 
 from ..errors import ConfigError
 
-__all__ = ["real_statistics", "real_features", "check_stats", "name_list", "RealFeatureCache"]
+__all__ = ["real_statistics", "real_features", "name_list", "RealFeatureCache"]
 
 log = logging.getLogger(__name__)
-
-
-def check_stats(stats, protocol, dim: int | None, where: str) -> None:
-    """Refuse statistics made under another protocol or of another feature dimension."""
-    from ..metrics.stats import StatsError
-
-    ph = stats.meta.get("protocol_hash")
-    if ph is not None and ph != protocol.hash:
-        raise StatsError(f"{where}: statistics made under {stats.meta.get('protocol')} "
-                         f"({str(ph)[:12]}), not {protocol.name} ({protocol.short_hash}); they are "
-                         "not comparable")
-    if dim is not None and stats.dim != dim:
-        raise StatsError(f"{where}: {stats.dim}-d statistics, the extractor gives {dim}-d features")
 
 
 class RealFeatureCache:
@@ -168,7 +155,7 @@ def real_statistics(protocol, extractor, *, stats_file=None, tag: str = "", **re
 
     if stats_file:
         stats = load_stats(stats_file)
-        check_stats(stats, protocol, getattr(extractor, "feature_dim", None), str(stats_file))
+        stats.check(protocol, getattr(extractor, "feature_dim", None), str(stats_file))
         stats.meta["source"] = f"file:{stats_file}"
         return stats
     r = real_features(protocol, extractor, tag=tag, **real)

@@ -192,12 +192,11 @@ def preflight(config: RunConfig) -> None:
 
     if config.real.stats:  # a user's statistics file: read (allow-listed) and checked now
         from ..metrics.stats import load_stats
-        from .realstats import check_stats
 
         stats = load_stats(config.real.stats)
         for p in config.protocols():
             if family(p).real_kind == "stats" and family(p).needs_real:
-                check_stats(stats, p, None, config.real.stats)
+                stats.check(p, None, config.real.stats)
     _preflight_inputs(config)
     if config.random_extractors:
         return

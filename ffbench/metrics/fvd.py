@@ -101,14 +101,8 @@ class FVD(Metric):
 
     def set_real_stats(self, stats: GaussianStats) -> None:
         """Use cached / imported real statistics instead of real videos."""
-        if stats.dim != self.extractor.feature_dim:
-            raise StatsError(f"real statistics are {stats.dim}-d, extractor gives "
-                             f"{self.extractor.feature_dim}-d")
-        ph = stats.meta.get("protocol_hash")
-        if ph is not None and ph != self.protocol.hash:
-            raise StatsError(f"real statistics were made under protocol "
-                             f"{stats.meta.get('protocol')} ({ph[:12]}), not {self.protocol.name} "
-                             f"({self.protocol.short_hash}); they are not comparable")
+        stats.check(self.protocol, self.extractor.feature_dim,
+                    stats.meta.get("source") or "real statistics")
         if int(self.real_n.item()) > 0:
             raise StatsError("real videos were already fed; set real statistics before update()")
         self.real_stats = stats

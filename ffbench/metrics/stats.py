@@ -84,6 +84,18 @@ class GaussianStats:
     def mean_cov(self, covariance: str = "biased"):
         return covariance_from_sums(self.sum, self.sum_outer, self.n, covariance)
 
+    def check(self, protocol, dim: int | None, where: str) -> None:
+        """The one protocol check of statistics made elsewhere (a file, a cache, a caller):
+        refuse those made under another protocol (`meta["protocol_hash"]`, when recorded) or of
+        another feature dimension than `dim`; StatsError naming `where`."""
+        ph = self.meta.get("protocol_hash")
+        if ph is not None and ph != protocol.hash:
+            raise StatsError(f"{where}: statistics made under {self.meta.get('protocol')} "
+                             f"({str(ph)[:12]}), not {protocol.name} ({protocol.short_hash}); they "
+                             "are not comparable")
+        if dim is not None and self.dim != dim:
+            raise StatsError(f"{where}: {self.dim}-d statistics, the extractor gives {dim}-d features")
+
     @classmethod
     def from_features(cls, features, meta: dict | None = None) -> "GaussianStats":
         x = np.asarray(features.detach().cpu().numpy() if isinstance(features, torch.Tensor)
