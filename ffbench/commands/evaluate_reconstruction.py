@@ -138,7 +138,10 @@ def _run(args) -> int:
     result = REC.score_pairs(pairs, proto, wanted, lpips_net=args.lpips_net,
                              lpips_weights=args.lpips_weights, random_weights=args.random_weights,
                              device=args.device)
-    result["random_weights"] = bool(result["random_weights"] or (args.decoder and args.random_weights))
+    from ..store import random_weights_of
+
+    # the decoder is the "generator" of these reconstructions; LPIPS the scoring network
+    result["random_weights"] = random_weights_of(bool(args.decoder and args.random_weights), [result])
     result.update(only_in_pred=only_pred, only_in_target=only_target, model=model, **extra)
     if not args.no_store:
         result["stored_in"] = REC.store_reconstruction(result, model=model, dataset=args.dataset,

@@ -50,6 +50,8 @@ def normalize_scores(scores):
     into one row per metric; `random_weights` becomes score-or-run flag; latest run wins."""
     import pandas as pd
 
+    from ..store import random_weights_of
+
     if scores is None or len(scores) == 0:
         return pd.DataFrame(columns=["run_id", "model", "dataset", "metric", "protocol",
                                      "protocol_hash", "value", "n", "ci_low", "ci_high",
@@ -57,7 +59,7 @@ def normalize_scores(scores):
                                      "dataset_key"])
     rows = []
     for rec in scores.to_dict("records"):
-        rec["random_weights"] = bool(rec.get("random_weights")) or bool(rec.get("run_random_weights"))
+        rec["random_weights"] = random_weights_of(rec.get("run_random_weights"), [rec])
         extra = _extra(rec)
         if rec["metric"] == "reconstruction" and any(k in extra for k in RECONSTRUCTION):
             for k in RECONSTRUCTION:
