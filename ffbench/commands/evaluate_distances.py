@@ -1,21 +1,22 @@
-"""`ffbench evaluate kvd|fid|kid|jedi`: the kernel and frame-level distances of a folder of
-generated videos against real videos, through the one engine (as `evaluate fvd`): the same
-feature pass, real set and score as `ffbench run` gives for the same videos."""
+"""`ffbench evaluate kvd|fid|kid|jedi|...`: every family compared against real *features* (the
+kernel and frame-level distances) gets this front door from the registry
+(`ffbench.harness.families`): a folder of generated videos against real videos, through the one
+engine (as `evaluate fvd`), so the same feature pass, real set and score as `ffbench run`."""
 from __future__ import annotations
 
 from ._engine_cli import (add_engine_options, add_store_options, emit_result, evaluate_folder,
                           folder_config, score_result)
 from ._util import add_command
 
-_HELP = {"kvd": "Kernel Video Distance (polynomial MMD on the FVD protocol's I3D features)",
-         "fid": "frame-level FID through clean-fid", "kid": "frame-level KID through clean-fid",
-         "jedi": "JEDi-style MMD on V-JEPA features"}
-
 
 def register_evaluate(subparsers) -> None:
+    from ..harness.families import FAMILIES
     from ..protocols import names
 
-    for metric, help in _HELP.items():
+    for metric, fam in FAMILIES.items():
+        if not (fam.needs_real and fam.real_kind == "features"):
+            continue  # fvd and is: evaluate_fvd.py; clipsim: evaluate_clipsim.py
+        help = fam.description
         choices = names(metric)
         p = add_command(subparsers, metric, help=help, func=_run,
                         description=f"{help}: generated videos (--fake DIR) against real videos "

@@ -8,7 +8,14 @@ resume state, config binding), generate, features (one pass per extractor), eval
 from saved features), shard (torchrun ranks / --shard i/K), runner (orchestration).
 Run directory layout: docs/RUN_DIR.md.
 """
-from .config import RunConfig, load_run_config, parse_run_config
+
+
+def __getattr__(name):  # the config schema (pydantic) loads on first use, not with the package
+    if name in ("RunConfig", "load_run_config", "parse_run_config"):
+        from . import config
+
+        return getattr(config, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def run(config, **kwargs):

@@ -63,13 +63,8 @@ from ..schema import replace as replace_checked
 from ..textio import read_text
 
 __all__ = ["RunConfig", "RealConfig", "load_run_config", "parse_run_config", "parse_metrics",
-           "METRIC_DEFAULTS", "EXECUTION_FIELDS"]
+           "EXECUTION_FIELDS"]
 
-# shorthand -> protocol (`--metrics fvd,clipsim,is`)
-METRIC_DEFAULTS = {"fvd": "fvd@stylegan-v-2048x16", "is": "is@c3d-ucf101",
-                   "clipsim": "clipsim@vit-b-32", "kvd": "kvd@stylegan-v-2048x16",
-                   "fid": "fid@clean-frames-16", "kid": "kid@clean-frames-16",
-                   "jedi": "jedi@vjepa2-vitl-ssv2"}
 EXECUTION_FIELDS = ("out", "max_failures", "bootstrap", "db", "extractor_weights", "device",
                     "workers")
 
@@ -209,8 +204,10 @@ def is_entry_point(model: str) -> bool:
 
 
 def parse_metrics(items, where: str = "metrics") -> tuple[str, ...]:
-    """Metric names -> full `metric@protocol` names (shorthands and unique prefixes allowed)."""
+    """Metric names -> full `metric@protocol` names (shorthands and unique prefixes allowed): a
+    bare family name stands for its family's `default_protocol` (`--metrics fvd,clipsim,is`)."""
     from .. import protocols as P
+    from .families import FAMILIES, default_protocol
 
     if isinstance(items, str):
         items = [s for s in items.split(",")]
@@ -219,8 +216,7 @@ def parse_metrics(items, where: str = "metrics") -> tuple[str, ...]:
         if not isinstance(raw, str) or not raw.strip():
             raise ConfigError(f"{where}: metric names must be non-empty strings, got {raw!r}")
         name = raw.strip()
-        if name in METRIC_DEFAULTS:
-            name = METRIC_DEFAULTS[name]
+        name = default_protocol(name) or name
         known = P.names()
         if name not in known:
             matches = [k for k in known if k.startswith(name)]
@@ -228,8 +224,6 @@ def parse_metrics(items, where: str = "metrics") -> tuple[str, ...]:
                 hint = f"matches {matches}" if matches else f"known: {', '.join(known)}"
                 raise ConfigError(f"{where}: unknown metric {raw!r} ({hint})")
             name = matches[0]
-        from .families import FAMILIES
-
         if P.get(name).metric not in FAMILIES:
             raise ConfigError(f"{where}: {name} is not a generation metric ({', '.join(FAMILIES)})")
         if name not in out:

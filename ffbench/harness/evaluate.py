@@ -79,7 +79,7 @@ def n_warnings(p, n: int, dim: int | None) -> list[str]:
     if want and n < want:
         out.append(f"{n} videos, the protocol uses {want}: the value is biased in N and not "
                    "comparable with numbers at the protocol's N; report N beside it")
-    if dim and n < dim and p.metric in ("fvd", "fid", "kvd", "jedi", "kid"):
+    if dim and n < dim and family(p).distribution_distance:
         out.append(f"{n} videos < feature dimension {dim}: the estimate is rank-deficient / high-variance")
     return out
 

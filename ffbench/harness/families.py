@@ -26,14 +26,9 @@ from ..clips import ClipSpec
 from ..errors import ConfigError
 
 __all__ = ["Family", "FAMILIES", "family", "feature_key", "bootstrap_rng", "percentile_ci",
-           "weights_tag", "CI_LEVEL", "DEFAULT_RESAMPLES"]
+           "weights_tag", "CI_LEVEL", "DEFAULT_RESAMPLES", "default_protocol"]
 
 CI_LEVEL = 0.95
-# bootstrap resamples when the config asks for none (`bootstrap = 0`): every number gets a 95 %
-# interval. FVD resamples use the fast exact `eig` square root (7-8x scipy's), so 200 cost
-# seconds at 400-d; frame FID works on 2048-d Inception features, so it takes fewer.
-DEFAULT_RESAMPLES = {"fvd": 200, "is": 200, "clipsim": 1000, "kvd": 200, "jedi": 200, "fid": 10,
-                     "kid": 10}
 
 
 def _slug(s: str) -> str:
@@ -73,10 +68,19 @@ class Family:
     """Base: a metric whose features come from one video extractor (FVD, IS)."""
 
     metric = ""
+    description = ""        # one line: `--help` of `ffbench evaluate METRIC`
+    default_protocol = ""   # what the shorthand `--metrics METRIC` means
     kind = "video"          # "video": one clip per sample, batched; "text-video": frames + prompt;
                             # "frames": per-sample features of several frames
     needs_real = False
     real_kind = "stats"     # what the real side provides: "stats" (FVD) or "features" (kernels)
+    # bootstrap resamples when the config asks for none (`bootstrap = 0`): every number gets a
+    # 95 % interval. FVD resamples use the fast exact `eig` square root (7-8x scipy's), so 200
+    # cost seconds at 400-d; frame FID works on 2048-d Inception features, so it takes fewer.
+    resamples = 200
+    # a distance between feature distributions: its estimate is rank-deficient / high-variance
+    # with fewer videos than feature dimensions (a warning rides with the number)
+    distribution_distance = False
 
     def feature_key(self, p) -> str:
         raise NotImplementedError
@@ -129,7 +133,10 @@ class Family:
 
 class FVDFamily(Family):
     metric = "fvd"
+    description = "Fréchet Video Distance (I3D features, Gaussian statistics)"
+    default_protocol = "fvd@stylegan-v-2048x16"
     needs_real = True
+    distribution_distance = True
 
     def feature_key(self, p) -> str:
         stride = f"-s{p.frame_stride}" if p.frame_stride != 1 else ""
@@ -155,7 +162,7 @@ class FVDFamily(Family):
         out = {"value": value, "std": None, "ci_low": None, "ci_high": None,
                "extra": {"n_real": real.n, "real_source": real.meta.get("source", ""),
                          "sqrtm": p.sqrtm, "covariance": p.covariance}}
-        b = bootstrap or DEFAULT_RESAMPLES["fvd"]
+        b = bootstrap or self.resamples
         rng = bootstrap_rng(seed, p.name)
         vals = [fvd_from_stats(real, GaussianStats.from_features(x[rng.integers(0, len(x), len(x))]), p,
                                method="eig") for _ in range(b)]
@@ -166,6 +173,8 @@ class FVDFamily(Family):
 
 class ISFamily(Family):
     metric = "is"
+    description = "Inception Score of videos (C3D class probabilities)"
+    default_protocol = "is@c3d-ucf101"
 
     def feature_key(self, p) -> str:
         return _slug(f"{p.extractor}-{p.num_frames}f-{p.clip}")
@@ -184,7 +193,7 @@ class ISFamily(Family):
         mean, std = score(probs)
         out = {"value": mean, "std": std, "ci_low": None, "ci_high": None,
                "extra": {"splits": p.splits, "split_rule": p.split_rule}}
-        b = bootstrap or DEFAULT_RESAMPLES["is"]
+        b = bootstrap or self.resamples
         rng = bootstrap_rng(seed, p.name)
         vals = [score(probs[rng.integers(0, len(probs), len(probs))])[0] for _ in range(b)]
         out["ci_low"], out["ci_high"] = percentile_ci(vals)
@@ -194,7 +203,10 @@ class ISFamily(Family):
 
 class CLIPSIMFamily(Family):
     metric = "clipsim"
+    description = "CLIP similarity of each video's frames with its prompt"
+    default_protocol = "clipsim@vit-b-32"
     kind = "text-video"
+    resamples = 1000
 
     def feature_key(self, p) -> str:
         return _slug(f"clip-{p.backbone}")
@@ -233,7 +245,7 @@ class CLIPSIMFamily(Family):
         per = np.asarray([float(np.mean(c)) for c in arrays], dtype=np.float64) * float(p.scale)
         if per.size == 0:
             raise ConfigError(f"{p.name}: no videos")
-        b = bootstrap or DEFAULT_RESAMPLES["clipsim"]
+        b = bootstrap or self.resamples
         rng = bootstrap_rng(seed, p.name)
         lo, hi = percentile_ci(per[rng.integers(0, per.size, (b, per.size))].mean(1))
         return {"value": float(per.mean()), "std": float(per.std()), "ci_low": lo, "ci_high": hi,
@@ -246,8 +258,11 @@ class KVDFamily(Family):
     pass as that FVD (one extractor run serves both), real *features* instead of statistics."""
 
     metric = "kvd"
+    description = "Kernel Video Distance (polynomial MMD on the FVD protocol's I3D features)"
+    default_protocol = "kvd@stylegan-v-2048x16"
     needs_real = True
     real_kind = "features"
+    distribution_distance = True
 
     def _fvd(self, p):
         return P.get(p.fvd_protocol)
@@ -264,15 +279,18 @@ class KVDFamily(Family):
     def score(self, p, arrays, *, real=None, bootstrap=0, seed=0) -> dict:
         from ..metrics.kernel import score
 
-        return _kernel_score(score, p, real, np.stack(arrays), bootstrap or DEFAULT_RESAMPLES["kvd"], seed)
+        return _kernel_score(score, p, real, np.stack(arrays), bootstrap or self.resamples, seed)
 
 
 class JEDiFamily(Family):
     """JEDi-style MMD on pooled V-JEPA features of each video's clip."""
 
     metric = "jedi"
+    description = "JEDi-style MMD on V-JEPA features"
+    default_protocol = "jedi@vjepa2-vitl-ssv2"
     needs_real = True
     real_kind = "features"
+    distribution_distance = True
 
     def feature_key(self, p) -> str:
         return _slug(f"{p.extractor}-{p.pooling}-{p.num_frames}f-{p.clip}")
@@ -292,7 +310,7 @@ class JEDiFamily(Family):
     def score(self, p, arrays, *, real=None, bootstrap=0, seed=0) -> dict:
         from ..metrics.jedi import score
 
-        return _kernel_score(score, p, real, np.stack(arrays), bootstrap or DEFAULT_RESAMPLES["jedi"], seed)
+        return _kernel_score(score, p, real, np.stack(arrays), bootstrap or self.resamples, seed)
 
 
 class FrameFamily(Family):
@@ -302,9 +320,13 @@ class FrameFamily(Family):
     kind = "frames"
     needs_real = True
     real_kind = "features"
+    resamples = 10
+    distribution_distance = True
 
     def __init__(self, metric: str):
         self.metric = metric
+        self.description = f"frame-level {metric.upper()} through clean-fid"
+        self.default_protocol = f"{metric}@clean-frames-16"
 
     def feature_key(self, p) -> str:
         n = f"{p.frames_per_video}" if p.frames != "all" else ""
@@ -337,7 +359,7 @@ class FrameFamily(Family):
                         n_fake_videos=len(arrays))
         row = {"value": out["value"], "std": None, "ci_low": None, "ci_high": None,
                "extra": {**out.get("extra", {}), "n_real": real["n_videos"]}}
-        b = bootstrap or DEFAULT_RESAMPLES[p.metric]
+        b = bootstrap or self.resamples
         rng = bootstrap_rng(seed, p.name)
         draws = [[arrays[i] for i in rng.integers(0, len(arrays), len(arrays))] for _ in range(b)]
         if p.metric == "fid":  # resamples in closed form (clean-fid's sqrtm: ~25 s each at 2048-d)
@@ -397,6 +419,15 @@ def _kernel_score(score_fn, p, real, fake, bootstrap, seed) -> dict:
 FAMILIES: dict[str, Family] = {f.metric: f for f in (
     FVDFamily(), ISFamily(), CLIPSIMFamily(), KVDFamily(), JEDiFamily(), FrameFamily("fid"),
     FrameFamily("kid"))}
+
+
+# resamples per metric when none are asked for (README, "Confidence intervals")
+DEFAULT_RESAMPLES = {m: f.resamples for m, f in FAMILIES.items()}
+
+
+def default_protocol(metric: str) -> str | None:
+    """The protocol a bare metric name (`--metrics fvd,clipsim`) stands for; None if not a family."""
+    return FAMILIES[metric].default_protocol if metric in FAMILIES else None
 
 
 def family(p) -> Family:
