@@ -3,8 +3,8 @@
 For every metric family with generated videos (fvd, is, clipsim, kvd, fid, kid, jedi):
 `ffbench run`, `run` in 2 shards + `--merge`, `torchrun --nproc_per_node 2 -m ffbench.cli run`,
 `ffbench evaluate` on the run's samples folder (which holds each sample as ID.npy *and* ID.mp4:
-one sample, the exact .npy), and `stats compute` then `evaluate` give bit-identical values and
-the same protocol hash. The real side is, in turn, a folder with class sub-folders (UCF-101
+one sample, the exact .npy), and `stats compute` then `evaluate` (reading the cache it filled, or
+the statistics file it wrote) give bit-identical values and the same protocol hash. The real side is, in turn, a folder with class sub-folders (UCF-101
 layout) and the embedded demo set by its dataset name. (Reconstruction scores pairs, not a
 generated set: its two entry points are tested in tests/harness/test_reconstruction*.py.)
 """
@@ -99,11 +99,14 @@ def test_every_entry_point_gives_the_same_number(tmp_path, real_dir, capsys, iso
                                                "--prompts", str(prompts), *COMMON])]
     # stats compute fills the cache that evaluate (and run) read, with a fresh cache
     shutil.rmtree(isolated_home / "stats", ignore_errors=True)
-    stats = _cli_json(capsys, ["stats", "compute", "--real", real, "--random-weights",
-                               "--batch-size", "4", "--json", "--quiet", *EXTRACTORS])
+    stats_file = tmp_path / "real-stats.npz"
+    stats = _cli_json(capsys, ["stats", "compute", "--real", real, "--random-weights", "--out",
+                               str(stats_file), "--batch-size", "4", "--json", "--quiet", *EXTRACTORS])
     assert stats["n"] == n_real
-    evaluated["fvd"].append(_cli_json(capsys, ["evaluate", "fvd", "--fake", str(samples), "--real", real,
-                                               *COMMON]))
+    # ... and its statistics file is the same real side when given instead of the videos
+    for real_side in (real, str(stats_file)):
+        evaluated["fvd"].append(_cli_json(capsys, ["evaluate", "fvd", "--fake", str(samples),
+                                                   "--real", real_side, *COMMON]))
 
     for metric, proto in FAMILIES.items():
         ref = _score(single, proto)
