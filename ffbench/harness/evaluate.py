@@ -116,10 +116,7 @@ def evaluate_run(rd: RunDir, plan, config, *, progress: bool = True, allow_incom
                     if real is not None else None
                 if real_set:
                     row["extra"]["real_set"] = real_set.get("stats", {})
-                if p.metric == "clipsim":  # prompts CLIP cut to its context: recorded, named
-                    cut = [it.sample_id for it, t in zip(ok, fam.truncated([it.prompt for it in ok],
-                                                                          p.context_length)) if t]
-                    r["extra"].update(truncated_prompts=len(cut), truncated_sample_ids=cut[:100])
+                r["extra"].update(fam.sample_notes(p, ok))
                 per = r.pop("per_sample", None)
                 if per is not None:
                     per_sample[p.name] = dict(zip(ids, map(float, per)))

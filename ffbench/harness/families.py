@@ -130,6 +130,10 @@ class Family:
     def score(self, p, arrays: list, *, real=None, bootstrap: int = 0, seed: int = 0) -> dict:
         raise NotImplementedError
 
+    def sample_notes(self, p, items) -> dict:
+        """What the number must carry about its samples (`extra`), from the plan items scored."""
+        return {}
+
 
 class FVDFamily(Family):
     metric = "fvd"
@@ -240,6 +244,12 @@ class CLIPSIMFamily(Family):
 
         tok = clip.clip._tokenizer
         return [len(tok.encode(t)) + 2 > context_length for t in prompts]
+
+    def sample_notes(self, p, items) -> dict:
+        """Prompts CLIP cut to its context are recorded and named with the number."""
+        cut = [it.sample_id for it, t in zip(items, self.truncated([it.prompt for it in items],
+                                                                   p.context_length)) if t]
+        return {"truncated_prompts": len(cut), "truncated_sample_ids": cut[:100]}
 
     def score(self, p, arrays, *, real=None, bootstrap=0, seed=0) -> dict:
         per = np.asarray([float(np.mean(c)) for c in arrays], dtype=np.float64) * float(p.scale)
