@@ -20,8 +20,9 @@ from pathlib import Path
 
 from ..errors import ConfigError
 from ..textio import read_lines, read_text
+from ..weights import sha256_of
 from .config import DatasetConfig, DatasetError
-from .prompts import PromptSet, base_provenance, derive_seed, make_sample_ids, sha256_file
+from .prompts import PromptSet, base_provenance, derive_seed, make_sample_ids
 
 __all__ = ["UCFClass", "UCFVideo", "class_to_phrase", "parse_class_index", "parse_split_list",
            "find_split_dir", "load_split", "find_video_dir", "list_split_videos",
@@ -278,12 +279,12 @@ def ucf101_prompts(cfg: DatasetConfig, n=None, seed: int = 0, root=None, prompt_
         d = find_split_dir(cfg, root)
         class_file = d / cfg.annotations.class_index
         names = [c.name for c in parse_class_index(class_file)]
-        extra.update(class_index=class_file, class_index_sha256=sha256_file(class_file))
+        extra.update(class_index=class_file, class_index_sha256=sha256_of(class_file))
     else:
         names = list(shipped)
     if prompt_file is not None:
         per_class = read_class_prompt_file(prompt_file, names)
-        extra.update(prompt_file=Path(prompt_file).resolve(), prompt_file_sha256=sha256_file(prompt_file))
+        extra.update(prompt_file=Path(prompt_file).resolve(), prompt_file_sha256=sha256_of(prompt_file))
     else:
         lower = {k.lower(): v for k, v in shipped.items()}
         per_class = {c: lower.get(c.lower()) or cfg.prompts.template.format(phrase=class_to_phrase(c))
