@@ -11,13 +11,12 @@ shared/reference/metrics.md §7), the first verified use records the digest in
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
 
 from .errors import FFBenchError
-from .fileio import atomic_write_json
+from .fileio import atomic_write_json, read_json, read_json_checked
 
 __all__ = [
     "WeightFile",
@@ -203,10 +202,7 @@ def _load_pins() -> dict:
     p = _pins_path()
     if not p.exists():
         return {}
-    try:
-        return json.loads(p.read_text())
-    except (OSError, json.JSONDecodeError) as e:
-        raise WeightsError(f"cannot read digest pins {p}: {e}; delete it to re-pin") from e
+    return read_json_checked(p, "digest pins", "delete it to re-pin", WeightsError)
 
 
 def _save_pin(name: str, digest: str, path: Path) -> None:
@@ -247,8 +243,8 @@ def cached_digest(path: Path, trust_cache: bool = True) -> str:
     store = {}
     if _digests_path().exists():
         try:
-            store = json.loads(_digests_path().read_text())
-        except (OSError, json.JSONDecodeError):
+            store = read_json(_digests_path())
+        except (OSError, ValueError):
             store = {}  # a damaged cache only costs a re-hash
         if not isinstance(store, dict):
             store = {}
