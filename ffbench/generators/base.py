@@ -25,6 +25,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Callable
 
+from ..devices import resolve_device
 from ..errors import ConfigError, FFBenchError
 from ..seeding import derive_seed
 from .config import ModelConfig, VideoSpec, load_config
@@ -41,7 +42,6 @@ __all__ = [
     "load_generator",
     "apply_overrides",
     "derive_seed",
-    "resolve_device",
     "check_videos",
     "TINY_MODELS",
     "tiny_model",
@@ -154,15 +154,6 @@ def check_videos(videos, n: int, video: VideoSpec, who: str) -> list:
                 f"certain frame counts or sizes) or the pipeline arguments")
         out.append(v.contiguous())
     return out
-
-
-def resolve_device(device=None):
-    """None -> CUDA when available, else CPU (code stays device-agnostic)."""
-    import torch
-
-    if device is None:
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(device)
 
 
 # --- registry of kinds -----------------------------------------------------------------------

@@ -17,6 +17,8 @@ from collections.abc import Iterable, Iterator
 
 import torch
 
+from ..devices import resolve_device
+
 __all__ = ["RECONSTRUCTION_METRICS", "TEMPORAL_LAYERS", "score_pairs", "decoder_reconstructions",
            "store_reconstruction"]
 
@@ -37,7 +39,7 @@ def score_pairs(pairs: Iterable, protocol, wanted=RECONSTRUCTION_METRICS, *, lpi
     from ..errors import FFBenchError
     from ..metrics import reconstruction as R
 
-    device = device or ("cuda" if torch.cuda.is_available() else "cpu")
+    device = resolve_device(device)
     metrics = {}
     for m in wanted:
         if m == "lpips":

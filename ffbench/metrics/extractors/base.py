@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import torch
 
+from ...devices import resolve_device
 from ...errors import FFBenchError
 
-__all__ = ["ExtractorError", "FeatureExtractor", "check_videos", "default_device", "script_quietly",
+__all__ = ["ExtractorError", "FeatureExtractor", "check_videos", "script_quietly",
            "jit_load_quietly"]
 
 
@@ -59,10 +60,6 @@ def jit_load_quietly(path, map_location=None):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", FutureWarning)
         return torch.jit.load(str(path), map_location=map_location)
-
-
-def default_device() -> torch.device:
-    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
 
 
 def check_videos(videos, name: str, min_frames: int = 1, exact_frames: int | None = None) -> None:
@@ -112,7 +109,7 @@ class FeatureExtractor:
     def __init__(self, *, weights_sha256: str | None, random_weights: bool, device=None):
         self.weights_sha256 = weights_sha256
         self.random_weights = bool(random_weights)
-        self.device = torch.device(device) if device is not None else default_device()
+        self.device = resolve_device(device)
 
     # --- constructors (subclasses implement) ---
     @classmethod

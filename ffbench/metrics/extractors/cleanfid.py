@@ -32,7 +32,8 @@ import numpy as np
 import torch
 import torch.nn as nn
 
-from .base import ExtractorError, default_device, jit_load_quietly, script_quietly
+from ...devices import resolve_device
+from .base import ExtractorError, jit_load_quietly, script_quietly
 
 __all__ = ["CleanFIDInceptionExtractor", "CleanFIDInceptionStandIn", "clean_resizer",
            "CLEAN_SIZE", "FEATURE_DIM"]
@@ -97,7 +98,7 @@ class CleanFIDInceptionExtractor:
                                  f"is implemented, got resize={resize!r}, resolution={resolution}")
         self.weights_sha256 = weights_sha256
         self.random_weights = bool(random_weights)
-        self.device = torch.device(device) if device is not None else default_device()
+        self.device = resolve_device(device)
         if not hasattr(module, "layers"):
             raise ExtractorError(f"{self.name}: the TorchScript module has no `layers` submodule; "
                                  "not clean-fid's inception-2015-12-05.pt")
