@@ -14,7 +14,7 @@ from ...devices import resolve_device
 from ...errors import FFBenchError
 
 __all__ = ["ExtractorError", "FeatureExtractor", "check_videos", "script_quietly",
-           "jit_load_quietly"]
+           "load_torchscript"]
 
 
 def signal_preserving_init(model: torch.nn.Module, last_layer_gain: float = 1.0) -> torch.nn.Module:
@@ -53,13 +53,24 @@ def script_quietly(module: torch.nn.Module):
         return torch.jit.script(module)
 
 
-def jit_load_quietly(path, map_location=None):
-    """torch.jit.load without its deprecation warning (the reference files are TorchScript)."""
+def load_torchscript(weights_name: str, path=None, device=None):
+    """(module, sha256) of the TorchScript reference file `weights_name` (an `ffbench.weights`
+    key; `path` or the resolved location, verified), loaded onto `device` (CPU when None),
+    without torch.jit.load's deprecation warning. An unreadable file is an ExtractorError naming
+    it (shared by the I3D, C3D and clean-fid TorchScript extractors)."""
     import warnings
 
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", FutureWarning)
-        return torch.jit.load(str(path), map_location=map_location)
+    from ... import weights as W
+
+    p = W.resolve(weights_name, path)
+    digest = W.verify(weights_name, p)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", FutureWarning)
+            module = torch.jit.load(str(p), map_location=device or "cpu")
+    except Exception as e:  # noqa: BLE001 - any unreadable file is a user-facing error
+        raise ExtractorError(f"{p}: cannot load as a TorchScript archive ({e})") from e
+    return module, digest
 
 
 def check_videos(videos, name: str, min_frames: int = 1, exact_frames: int | None = None) -> None:
@@ -126,7 +137,11 @@ class FeatureExtractor:
         raise NotImplementedError
 
     def to(self, device) -> "FeatureExtractor":
+        """Move the extractor and its network (`module`: TorchScript, or `model`: nn.Module)."""
         self.device = torch.device(device)
+        for attr in ("module", "model"):
+            if getattr(self, attr, None) is not None:
+                getattr(self, attr).to(self.device)
         return self
 
     def describe(self) -> dict:

@@ -33,7 +33,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from .base import (ExtractorError, FeatureExtractor, jit_load_quietly, script_quietly,
+from .base import (ExtractorError, FeatureExtractor, load_torchscript, script_quietly,
                    signal_preserving_init)
 
 __all__ = ["InceptionI3d", "I3D400Extractor", "I3DTorchScriptExtractor", "TorchScriptI3DStandIn",
@@ -264,11 +264,6 @@ class I3D400Extractor(FeatureExtractor):
     def _features(self, videos: torch.Tensor) -> torch.Tensor:
         return self.model(self.preprocess(videos).contiguous())
 
-    def to(self, device):
-        super().to(device)
-        self.model.to(self.device)
-        return self
-
 
 def _diff_keys(expected: dict, got: dict) -> tuple[list, list]:
     missing = [k for k in expected if k not in got]
@@ -325,16 +320,8 @@ class I3DTorchScriptExtractor(FeatureExtractor):
 
     @classmethod
     def from_weights(cls, path=None, **options) -> "I3DTorchScriptExtractor":
-        from ... import weights as W
-
-        p = W.resolve(cls.weights, path)
-        digest = W.verify(cls.weights, p)
         device = options.pop("device", None)
-        dev = torch.device(device) if device is not None else None
-        try:
-            module = jit_load_quietly(p, map_location=dev or "cpu")
-        except Exception as e:  # noqa: BLE001
-            raise ExtractorError(f"{p}: cannot load as a TorchScript archive ({e})") from e
+        module, digest = load_torchscript(cls.weights, path, device)
         return cls(module, weights_sha256=digest, random_weights=False, device=device, **options)
 
     @classmethod
@@ -351,8 +338,3 @@ class I3DTorchScriptExtractor(FeatureExtractor):
         # the profiling executor's warm-up costs seconds per new shape: pointless for stand-ins
         with torch.jit.optimized_execution(not self.random_weights):
             return self.module(x=x, **self.detector_kwargs)
-
-    def to(self, device):
-        super().to(device)
-        self.module.to(self.device)
-        return self

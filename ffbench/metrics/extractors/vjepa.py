@@ -150,8 +150,3 @@ class VJEPA2Extractor(FeatureExtractor):
     def describe(self) -> dict:
         return {**super().describe(), "pooling": self.pooling,
                 "crop_size": int(self.model.config.crop_size)}
-
-    def to(self, device):
-        super().to(device)
-        self.model.to(self.device)
-        return self
