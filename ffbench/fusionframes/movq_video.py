@@ -54,6 +54,7 @@ from torch import nn
 
 from .movq import (PRESETS, Decoder, MoVQ, MoVQConfig, MoVQError, ResnetBlock, SpatialNorm,
                    _act, _chunk_sizes, _config, _read_state, load_checked)
+from .unet import param_count
 
 __all__ = ["VARIANTS", "TABLE3_PARAMS_M", "VideoDecoderConfig", "VideoDecoder", "VideoMoVQ",
            "build_video_movq", "load_video_movq", "TemporalAttnBlock", "TemporalResnetBlock",
@@ -371,6 +372,6 @@ def decoder_param_counts(preset: str = "full") -> dict[str, int]:
         with torch.device("meta"):
             d = VideoDecoder(PRESETS[preset] if isinstance(preset, str) else preset,
                              VideoDecoderConfig(v))
-        out[v] = sum(p.numel() for p in d.parameters())
+        out[v] = param_count(d)
     return out
 
