@@ -133,17 +133,11 @@ def evaluate_folder(config, *, prompts=None, limit: int | None = None, quiet: bo
         else:
             with tempfile.TemporaryDirectory(prefix="ffbench-eval-") as tmp:
                 results = run(config.with_execution(out=tmp), plan=plan, quiet=quiet)
+    items = plan.by_id()
     results["skipped"] = [{"video": v, "reason": r} for v, r in plan.skipped] + [
-        {"video": _video_of(plan, f["sample_id"]), "reason": f"{f['stage']}: {f['error']}"}
-        for f in results["failures"]]
+        {"video": getattr(items.get(f["sample_id"]), "video_id", None) or f["sample_id"],
+         "reason": f"{f['stage']}: {f['error']}"} for f in results["failures"]]
     return results
-
-
-def _video_of(plan, sid: str) -> str:
-    for it in plan.items:
-        if it.sample_id == sid:
-            return it.video_id or sid
-    return sid
 
 
 def _names(rows, k: int = 5) -> str:
