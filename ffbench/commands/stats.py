@@ -59,7 +59,7 @@ def run_compute(args) -> int:
     """The engine's real-statistics stage (harness.realstats), filling the cache run and
     evaluate read."""
     from ..harness.features import build_extractor_for, extractor_info, feature_specs
-    from ..harness.realstats import real_statistics
+    from ..harness.realstats import name_list, real_statistics
     from ._engine_cli import folder_config
 
     config = folder_config(args, args.protocol, real=args.real, clip_seed=args.clip_seed)
@@ -83,7 +83,7 @@ def run_compute(args) -> int:
         rs = stats.meta.get("real_set", {}).get("stats", {})
         for kind, rows in (("too short", rs.get("short_files", [])), ("corrupt", rs.get("corrupt_files", []))):
             if rows:
-                print(f"skipped {len(rows)} {kind}: " + ", ".join(str(r[0]) for r in rows[:20]),
+                print(f"skipped {len(rows)} {kind}: " + name_list((r[0] for r in rows), 20),
                       file=sys.stderr)
     return 0
 
