@@ -23,7 +23,6 @@ import importlib
 import os
 from dataclasses import replace
 from pathlib import Path
-from typing import Callable
 
 from ..devices import resolve_device
 from ..errors import ConfigError, FFBenchError
@@ -299,9 +298,6 @@ def load_generator(name_or_toml, *, random_weights: bool | None = None, device=N
     cfg = apply_overrides(find_config(name_or_toml), **overrides)
     cls = generator_class(cfg.kind)
     return cls(cfg, random_weights=random_weights, device=device)
-
-
-PipelineFactory = Callable[..., object]
 
 
 # --- tiny stand-ins -----------------------------------------------------------------------------

@@ -107,7 +107,6 @@ class Unit3D(nn.Module):
         self.kernel = list(kernel)
         self.stride = list(stride)
         self.relu = relu
-        self.use_bn = batch_norm
         self.conv3d = nn.Conv3d(cin, cout, self.kernel, self.stride, padding=0, bias=bias)
         self.bn = nn.BatchNorm3d(cout, eps=BN_EPS, momentum=BN_MOMENTUM) if batch_norm else nn.Identity()
 
