@@ -13,7 +13,7 @@ import torch
 from torchmetrics import Metric
 
 from .. import protocols as P
-from .extractors import ExtractorError, FeatureExtractor, build_extractor
+from .extractors import FeatureExtractor, build_extractor, check_extractor
 from .frechet import frechet_distance
 from .stats import GaussianStats, StatsError, _check_features, covariance_from_sums
 
@@ -50,9 +50,7 @@ class FVD(Metric):
             extractor = build_extractor(self.protocol.extractor, weights_path, random_seed,
                                         resize=self.protocol.resize,
                                         resolution=self.protocol.resolution)
-        if extractor.name != self.protocol.extractor:
-            raise ExtractorError(f"protocol {self.protocol.name} uses extractor "
-                                 f"{self.protocol.extractor!r}, got {extractor.name!r}")
+        check_extractor(extractor, self.protocol)
         self.extractor = extractor
         self.method = method or self.protocol.sqrtm
         self.seed = seed

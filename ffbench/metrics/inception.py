@@ -22,7 +22,7 @@ import numpy as np
 import torch
 from torchmetrics import Metric
 
-from .extractors import ExtractorError, FeatureExtractor, build_extractor
+from .extractors import FeatureExtractor, build_extractor, check_extractor
 from .fvd import resolve_protocol
 from .stats import StatsError
 
@@ -102,9 +102,7 @@ class InceptionScore(Metric):
         self.protocol = resolve_protocol(protocol, "is")
         if extractor is None:
             extractor = build_extractor(self.protocol.extractor, weights_path, random_seed)
-        if extractor.name != self.protocol.extractor:
-            raise ExtractorError(f"protocol {self.protocol.name} uses extractor "
-                                 f"{self.protocol.extractor!r}, got {extractor.name!r}")
+        check_extractor(extractor, self.protocol)
         self.extractor = extractor
         self.add_state("probs", [], dist_reduce_fx="cat")
 

@@ -13,7 +13,7 @@ import torch
 from ...devices import resolve_device
 from ...errors import FFBenchError
 
-__all__ = ["ExtractorError", "FeatureExtractor", "check_videos", "script_quietly",
+__all__ = ["ExtractorError", "FeatureExtractor", "check_videos", "check_extractor", "script_quietly",
            "load_torchscript"]
 
 
@@ -101,6 +101,14 @@ def check_videos(videos, name: str, min_frames: int = 1, exact_frames: int | Non
         raise ExtractorError(f"{name}: needs at least {min_frames} frames per video, got {t}")
     if exact_frames is not None and t != exact_frames:
         raise ExtractorError(f"{name}: needs exactly {exact_frames} frames per video, got {t}")
+
+
+def check_extractor(extractor, protocol, error=ExtractorError) -> None:
+    """The network `protocol` names, or `error` naming both: features of another network would
+    give a number under the wrong protocol (FVD, IS, frame FID/KID, JEDi)."""
+    if extractor.name != protocol.extractor:
+        raise error(f"protocol {protocol.name} uses extractor {protocol.extractor!r}, got "
+                    f"{extractor.name!r}")
 
 
 class FeatureExtractor:
