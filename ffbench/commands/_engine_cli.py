@@ -14,7 +14,7 @@ from pathlib import Path
 
 from ._util import print_json
 
-__all__ = ["add_engine_options", "folder_config", "evaluate_folder", "emit_result"]
+__all__ = ["add_engine_options", "add_real_options", "folder_config", "evaluate_folder", "emit_result"]
 
 
 def add_engine_options(p: argparse.ArgumentParser, *, batch_size: int = 8) -> None:
@@ -37,6 +37,12 @@ def add_engine_options(p: argparse.ArgumentParser, *, batch_size: int = 8) -> No
                         "0: in-process); results do not depend on it")
     p.add_argument("--json", action="store_true", help="print the result as JSON")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
+
+
+def add_real_options(p: argparse.ArgumentParser) -> None:
+    """The real side's clip seed, shared by evaluate fvd|kvd|fid|kid|jedi and stats compute."""
+    p.add_argument("--clip-seed", type=int, default=0,
+                   help="seed of real-clip offsets for random-offset protocols (default 0)")
 
 
 def add_store_options(p: argparse.ArgumentParser) -> None:

@@ -3,8 +3,8 @@ generated videos against real videos, through the one engine (as `evaluate fvd`)
 feature pass, real set and score as `ffbench run` gives for the same videos."""
 from __future__ import annotations
 
-from ._engine_cli import (add_engine_options, add_store_options, emit_result, evaluate_folder,
-                          folder_config, score_result)
+from ._engine_cli import (add_engine_options, add_real_options, add_store_options, emit_result,
+                          evaluate_folder, folder_config, score_result)
 from ._util import add_command
 
 _HELP = {"kvd": "Kernel Video Distance (polynomial MMD on the FVD protocol's I3D features)",
@@ -26,8 +26,7 @@ def register_evaluate(subparsers) -> None:
         p.add_argument("--real", required=True, metavar="DIR|DATASET",
                        help="folder of real videos or a dataset name (ucf101, msrvtt, demo)")
         p.add_argument("--fake", required=True, metavar="DIR", help="folder of generated videos")
-        p.add_argument("--clip-seed", type=int, default=0,
-                       help="seed of real-clip offsets for random-offset protocols (default 0)")
+        add_real_options(p)
         add_engine_options(p)
         add_store_options(p)
 

@@ -9,7 +9,7 @@ from ._util import add_command, add_group, print_json, print_table
 
 def register(subparsers) -> None:
     from ..protocols import names
-    from ._engine_cli import add_engine_options
+    from ._engine_cli import add_engine_options, add_real_options
     from .evaluate_fvd import FVD_DEFAULT
 
     _, sub = add_group(subparsers, "stats", help="real-video feature statistics (FVD) and their cache")
@@ -23,7 +23,7 @@ def register(subparsers) -> None:
     c.add_argument("--real", required=True, metavar="DIR|DATASET",
                    help="folder of real videos (recursive) or a dataset name")
     c.add_argument("--out", metavar="FILE.npz", help="also write the statistics here")
-    c.add_argument("--clip-seed", type=int, default=0, help="seed of real-clip offsets (default 0)")
+    add_real_options(c)
     add_engine_options(c)
 
     s = add_command(sub, "show", help="describe a statistics file, or list the cache",
