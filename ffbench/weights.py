@@ -27,6 +27,7 @@ __all__ = [
     "get",
     "resolve",
     "sha256_of",
+    "state_dict_problems",
     "home",
     "search_dirs",
 ]
@@ -190,6 +191,26 @@ def sha256_of(path: Path, chunk: int = 1 << 22) -> str:
         while block := fh.read(chunk):
             h.update(block)
     return h.hexdigest()
+
+
+def state_dict_problems(model, state, allow_missing=frozenset(), limit: int = 5) -> str:
+    """Empty when `state` holds exactly the keys and shapes of `model`'s state_dict (keys in
+    `allow_missing` may be absent), else one line naming the missing keys, the unexpected keys
+    and the shape mismatches (the first `limit` of each, sorted): the check every loader of a
+    weights file (MoVQ, the FusionFrames UNets, I3D) makes before load_state_dict(strict=True),
+    so a wrong file is one clear error naming what does not fit."""
+    own = {k: tuple(v.shape) for k, v in model.state_dict().items()}
+    missing = sorted(set(own) - set(state) - set(allow_missing))
+    unexpected = sorted(set(state) - set(own))
+    wrong = [f"{k}: file {tuple(state[k].shape)} vs model {own[k]}" for k in sorted(set(own) & set(state))
+             if tuple(state[k].shape) != own[k]]
+    parts = []
+    for name, items in (("missing keys", missing), ("unexpected keys", unexpected),
+                        ("shape mismatches", wrong)):
+        if items:
+            more = f" (+{len(items) - limit} more)" if len(items) > limit else ""
+            parts.append(f"{len(items)} {name}: {', '.join(items[:limit])}{more}")
+    return "; ".join(parts)
 
 
 # --- pins: digests recorded on first verified use ------------------------------------------

@@ -27,7 +27,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..errors import FFBenchError
-from ..weights import WeightsError
+from ..weights import WeightsError, state_dict_problems
 
 __all__ = [
     "MoVQConfig", "PRESETS", "MoVQError", "SpatialNorm", "ResnetBlock", "AttnBlock", "Encoder",
@@ -352,19 +352,9 @@ def load_checked(model: nn.Module, state: Mapping[str, torch.Tensor], source: st
     if not isinstance(state, Mapping) or not all(isinstance(v, torch.Tensor)
                                                  for v in state.values()):
         raise WeightsError(f"{source}: not a state_dict (a mapping of names to tensors)")
-    own = model.state_dict()
-    missing = [k for k in own if k not in state]
-    unexpected = [k for k in state if k not in own]
-    wrong = [f"{k}: file {tuple(state[k].shape)} vs model {tuple(own[k].shape)}"
-             for k in own if k in state and state[k].shape != own[k].shape]
-    if missing or unexpected or wrong:
-        parts = []
-        for name, items in (("missing keys", missing), ("unexpected keys", unexpected),
-                            ("shape mismatches", wrong)):
-            if items:
-                more = f" (+{len(items) - 5} more)" if len(items) > 5 else ""
-                parts.append(f"{len(items)} {name}: {', '.join(items[:5])}{more}")
-        raise WeightsError(f"{source} does not fit {type(model).__name__}: " + "; ".join(parts))
+    problems = state_dict_problems(model, state)
+    if problems:
+        raise WeightsError(f"{source} does not fit {type(model).__name__}: {problems}")
     model.load_state_dict(state, strict=True, assign=True)
 
 

@@ -224,12 +224,9 @@ class I3D400Extractor(FeatureExtractor):
         if isinstance(state, dict) and "state_dict" in state and isinstance(state["state_dict"], dict):
             state = state["state_dict"]
         model = InceptionI3d(400)
-        missing, unexpected = _diff_keys(model.state_dict(), state)
-        if missing or unexpected:
-            raise ExtractorError(
-                f"{p}: not an InceptionI3d(400) state_dict; missing {missing[:5]}"
-                f"{'...' if len(missing) > 5 else ''}, unexpected {unexpected[:5]}"
-                f"{'...' if len(unexpected) > 5 else ''}")
+        problems = W.state_dict_problems(model, state)
+        if problems:
+            raise ExtractorError(f"{p}: not an InceptionI3d(400) state_dict; {problems}")
         model.load_state_dict(state, strict=True)
         return cls(model, weights_sha256=digest, random_weights=False, **options)
 
@@ -262,14 +259,6 @@ class I3D400Extractor(FeatureExtractor):
 
     def _features(self, videos: torch.Tensor) -> torch.Tensor:
         return self.model(self.preprocess(videos).contiguous())
-
-
-def _diff_keys(expected: dict, got: dict) -> tuple[list, list]:
-    missing = [k for k in expected if k not in got]
-    unexpected = [k for k in got if k not in expected]
-    wrong = [f"{k} {tuple(got[k].shape)}!={tuple(v.shape)}" for k, v in expected.items()
-             if k in got and tuple(got[k].shape) != tuple(v.shape)]
-    return missing + wrong, unexpected
 
 
 class TorchScriptI3DStandIn(nn.Module):
