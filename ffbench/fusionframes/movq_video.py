@@ -52,6 +52,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ..weights import state_dict_problems
 from .movq import (PRESETS, Decoder, MoVQ, MoVQConfig, MoVQError, ResnetBlock, SpatialNorm,
                    _act, _chunk_sizes, _config, _read_state, load_checked)
 from .unet import param_count
@@ -296,11 +297,9 @@ class VideoMoVQ(MoVQ):
         kernels inflated into the centre slice of 3-D ones, temporal parameters untouched."""
         own = self.state_dict()
         with torch.device("meta"):
-            image_keys = set(MoVQ(self.config).state_dict())
-        if set(image_state) != image_keys:
-            miss, extra = image_keys - set(image_state), set(image_state) - image_keys
-            raise MoVQError(f"not an image MoVQ state_dict: {len(miss)} missing "
-                            f"{sorted(miss)[:3]}, {len(extra)} unexpected {sorted(extra)[:3]}")
+            problems = state_dict_problems(MoVQ(self.config), image_state)
+        if problems:
+            raise MoVQError(f"not an image MoVQ state_dict: {problems}")
         for k, v in image_state.items():
             dst = own[k]
             if dst.shape == v.shape:
