@@ -27,6 +27,7 @@ __all__ = [
     "get",
     "resolve",
     "sha256_of",
+    "load_torch_file",
     "state_dict_problems",
     "home",
     "search_dirs",
@@ -191,6 +192,22 @@ def sha256_of(path: Path, chunk: int = 1 << 22) -> str:
         while block := fh.read(chunk):
             h.update(block)
     return h.hexdigest()
+
+
+def load_torch_file(path, error=None):
+    """The object in a torch weights file (weights_only, on the CPU), memory-mapped when its
+    format allows (full-size checkpoints are tens of GB; older non-zip pickles are read whole).
+    An unreadable file is `error` (default WeightsError) naming it and the reason: the one
+    reader of checkpoint files (FusionFrames UNets and text conditioning, MoVQ, I3D, LPIPS)."""
+    import torch
+
+    try:
+        return torch.load(path, map_location="cpu", weights_only=True, mmap=True)
+    except Exception:  # older pickles (not zip) cannot be memory-mapped
+        try:
+            return torch.load(path, map_location="cpu", weights_only=True)
+        except Exception as e:  # noqa: BLE001 - pickle / zip errors: the file, not a traceback
+            raise (error or WeightsError)(f"{path}: cannot read as a torch checkpoint ({e})") from e
 
 
 def state_dict_problems(model, state, allow_missing=frozenset(), limit: int = 5) -> str:

@@ -58,13 +58,7 @@ class InterpolationCheckpoint:
 
 
 def _read(path: Path, required: tuple[str, ...]) -> dict:
-    try:
-        obj = torch.load(path, map_location="cpu", weights_only=True, mmap=True)
-    except Exception:  # older pickles (not zip) cannot be memory-mapped
-        try:
-            obj = torch.load(path, map_location="cpu", weights_only=True)
-        except Exception as e:
-            raise CheckpointError(f"{path}: cannot read as a torch checkpoint: {e}") from e
+    obj = weights.load_torch_file(path, CheckpointError)
     if not isinstance(obj, dict) or any(k not in obj for k in required):
         found = sorted(obj) if isinstance(obj, dict) else type(obj).__name__
         raise CheckpointError(f"{path}: expected a dict with keys {list(required)}, found {found}")

@@ -27,7 +27,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..errors import FFBenchError
-from ..weights import WeightsError, state_dict_problems
+from ..weights import WeightsError, load_torch_file, state_dict_problems
 
 __all__ = [
     "MoVQConfig", "PRESETS", "MoVQError", "SpatialNorm", "ResnetBlock", "AttnBlock", "Encoder",
@@ -380,20 +380,13 @@ def _config(preset: str | MoVQConfig, overrides: dict) -> MoVQConfig:
     return replace(cfg, **overrides) if overrides else cfg
 
 
-def _read_state(path) -> Mapping[str, torch.Tensor]:
-    try:
-        return torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as e:  # pickle / zip errors: report the file, not a traceback
-        raise WeightsError(f"cannot read MoVQ weights {path}: {e}") from e
-
-
 def load_movq(path=None, device: str | torch.device = "cpu", dtype: torch.dtype | None = None,
               preset: str | MoVQConfig = "full") -> MoVQ:
     """The released Kandinsky Video 1.0 ``movq.pt`` (registry ``fusionframes_movq``), strict."""
     from ..weights import resolve
 
     file = resolve("fusionframes_movq", path)
-    state = _read_state(file)
+    state = load_torch_file(file)
     with torch.device("meta"):
         model = MoVQ(_config(preset, {}))
     load_checked(model, state, str(file))

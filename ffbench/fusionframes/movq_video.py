@@ -52,9 +52,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..weights import state_dict_problems
+from ..weights import load_torch_file, state_dict_problems
 from .movq import (PRESETS, Decoder, MoVQ, MoVQConfig, MoVQError, ResnetBlock, SpatialNorm,
-                   _act, _chunk_sizes, _config, _read_state, load_checked)
+                   _act, _chunk_sizes, _config, load_checked)
 from .unet import param_count
 
 __all__ = ["VARIANTS", "TABLE3_PARAMS_M", "VideoDecoderConfig", "VideoDecoder", "VideoMoVQ",
@@ -352,7 +352,7 @@ def load_video_movq(path=None, device="cpu", dtype=None, preset: str | MoVQConfi
     from ..weights import resolve
 
     file = resolve(name, path)
-    state = _read_state(file)
+    state = load_torch_file(file)
     if not hasattr(state, "items"):
         raise MoVQError(f"{file}: not a state_dict")
     vcfg = infer_video_config(((k, tuple(v.shape)) for k, v in state.items()),

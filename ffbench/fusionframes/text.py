@@ -243,10 +243,10 @@ class TextEncoder(nn.Module):
 
     def load_keyframe_checkpoint(self, path=None, verify_digest: bool = True) -> None:
         """Read projections and null embedding from the official keyframe file (memory-mapped)."""
-        from ..weights import resolve
+        from ..weights import load_torch_file, resolve
 
         file = resolve("fusionframes_keyframe", path, verify_digest=verify_digest)
-        ckpt = torch.load(Path(file), map_location="cpu", mmap=True, weights_only=True)
+        ckpt = load_torch_file(Path(file))
         self.load_conditioning(ckpt)
 
     def _require_loaded(self, null: bool = False) -> None:

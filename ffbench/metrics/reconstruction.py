@@ -145,7 +145,7 @@ def load_lpips(net: str | None = None, *, weights_path=None, random_backbone: bo
         name = _LPIPS_WEIGHTS[net]
         file = weights.resolve(name, weights_path)
         digest = weights.verify(name, file)
-        _load_backbone(model.net, torch.load(file, map_location="cpu", weights_only=True), str(file))
+        _load_backbone(model.net, weights.load_torch_file(file), str(file))
     model.random_weights = random_backbone
     model.net_name = net
     model.weights_sha256 = digest

@@ -217,10 +217,7 @@ class I3D400Extractor(FeatureExtractor):
 
         p = W.resolve(cls.weights, path)
         digest = W.verify(cls.weights, p)
-        try:
-            state = torch.load(p, map_location="cpu", weights_only=True)
-        except Exception as e:  # noqa: BLE001 - any unreadable file is a user-facing error
-            raise ExtractorError(f"{p}: cannot load as a state_dict ({e})") from e
+        state = W.load_torch_file(p, ExtractorError)
         if isinstance(state, dict) and "state_dict" in state and isinstance(state["state_dict"], dict):
             state = state["state_dict"]
         model = InceptionI3d(400)
