@@ -26,6 +26,7 @@ __all__ = [
     "REGISTRY",
     "get",
     "resolve",
+    "resolve_verified",
     "sha256_of",
     "load_torch_file",
     "state_dict_problems",
@@ -374,6 +375,13 @@ def resolve(name: str, path: str | os.PathLike | None = None, verify_digest: boo
                 verify(name, cand, trust_cache=trust_cache)
             return cand
     raise WeightsMissing(_missing_message(wf, candidates))
+
+
+def resolve_verified(name: str, path=None) -> tuple[Path, str]:
+    """(verified local path, its sha256) of a registered file: what a loader records beside
+    its numbers. The file is verified once (`resolve` then `verify` would check it twice)."""
+    p = resolve(name, path, verify_digest=False)
+    return p, verify(name, p)
 
 
 def status(name: str) -> dict:

@@ -143,8 +143,7 @@ def load_lpips(net: str | None = None, *, weights_path=None, random_backbone: bo
         from .. import weights
 
         name = _LPIPS_WEIGHTS[net]
-        file = weights.resolve(name, weights_path)
-        digest = weights.verify(name, file)
+        file, digest = weights.resolve_verified(name, weights_path)
         _load_backbone(model.net, weights.load_torch_file(file), str(file))
     model.random_weights = random_backbone
     model.net_name = net

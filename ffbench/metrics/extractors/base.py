@@ -62,8 +62,7 @@ def load_torchscript(weights_name: str, path=None, device=None):
 
     from ... import weights as W
 
-    p = W.resolve(weights_name, path)
-    digest = W.verify(weights_name, p)
+    p, digest = W.resolve_verified(weights_name, path)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", FutureWarning)

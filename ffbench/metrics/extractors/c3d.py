@@ -171,8 +171,7 @@ class C3DTGAN2Extractor(FeatureExtractor):
         from ... import weights as W
 
         _no_options(cls.name, options)
-        p = W.resolve(cls.weights, path)
-        digest = W.verify(cls.weights, p)
+        p, digest = W.resolve_verified(cls.weights, path)
         if mean_path is None:  # mean2.npz: next to the weights, else through the registry
             beside = Path(p).with_name(W.get("c3d_ucf101_mean").filename)
             mean_path = beside if beside.exists() else W.resolve("c3d_ucf101_mean")

@@ -97,8 +97,7 @@ class CLIPExtractor(nn.Module):
         from ... import protocols, weights
 
         proto = protocols.get(protocol) if isinstance(protocol, str) else protocol
-        file = weights.resolve(proto.weights, path)
-        digest = weights.verify(proto.weights, file)
+        file, digest = weights.resolve_verified(proto.weights, path)
         device = resolve_device(device)
         model, _ = _import_clip().load(str(file), device=device, jit=False)
         return cls(model, proto.backbone, random_weights=False, weights_sha256=digest,

@@ -215,8 +215,7 @@ class I3D400Extractor(FeatureExtractor):
     def from_weights(cls, path=None, **options) -> "I3D400Extractor":
         from ... import weights as W
 
-        p = W.resolve(cls.weights, path)
-        digest = W.verify(cls.weights, p)
+        p, digest = W.resolve_verified(cls.weights, path)
         state = W.load_torch_file(p, ExtractorError)
         if isinstance(state, dict) and "state_dict" in state and isinstance(state["state_dict"], dict):
             state = state["state_dict"]

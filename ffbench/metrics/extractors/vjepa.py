@@ -96,8 +96,7 @@ class VJEPA2Extractor(FeatureExtractor):
 
         from ... import weights as W
 
-        p = W.resolve(cls.weights, path)
-        digest = W.verify(cls.weights, p)
+        p, digest = W.resolve_verified(cls.weights, path)
         try:
             with _quiet_transformers():
                 config = AutoConfig.from_pretrained(p, local_files_only=True)
