@@ -78,11 +78,13 @@ class UCFVideo:
     label: int        # 1-based classInd index
 
 
-def _read_lines(path: Path, what: str) -> list[str]:
+def _read_lines(path: Path, what: str) -> list[tuple[int, str]]:
+    """(line number, stripped line) of the non-blank lines (`textio.read_lines`); errors say
+    where the file comes from."""
     if not path.is_file():
         raise DatasetError(f"{path}: {what} not found; it comes from {SOURCE}")
     try:
-        return read_text(path, what).split("\n")
+        return read_lines(path, what, comments=False)
     except ConfigError as e:
         raise DatasetError(f"{e}; it comes from {SOURCE}") from None
 
@@ -91,10 +93,7 @@ def parse_class_index(path) -> tuple[UCFClass, ...]:
     """classInd.txt -> classes in index order. Indices must run 1..N without gaps."""
     path = Path(path)
     classes = []
-    for lineno, line in enumerate(_read_lines(path, "classInd.txt"), 1):
-        line = line.strip()
-        if not line:
-            continue
+    for lineno, line in _read_lines(path, "classInd.txt"):
         parts = line.split()
         if len(parts) != 2 or not parts[0].isdigit() or not re.fullmatch(r"[A-Za-z0-9]+", parts[1]):
             raise DatasetError(f"{path}:{lineno}: expected '<index> <ClassName>', got {line!r} "
@@ -117,10 +116,7 @@ def parse_split_list(path, classes) -> tuple[UCFVideo, ...]:
     path = Path(path)
     by_lower = {c.name.lower(): c for c in classes}
     out = []
-    for lineno, line in enumerate(_read_lines(path, path.name), 1):
-        line = line.strip()
-        if not line:
-            continue
+    for lineno, line in _read_lines(path, path.name):
         parts = line.split()
         where = f"{path}:{lineno}"
         if len(parts) not in (1, 2) or "/" not in parts[0] or not parts[0].lower().endswith(".avi"):
