@@ -23,7 +23,7 @@ import torch
 from torchmetrics import Metric
 
 from .extractors import FeatureExtractor, build_extractor, check_extractor
-from .fvd import resolve_protocol
+from .fvd import mark_updated, resolve_protocol
 from .stats import StatsError
 
 __all__ = ["InceptionScore", "inception_score", "inception_score_from_probs"]
@@ -118,8 +118,7 @@ class InceptionScore(Metric):
         if probs.ndim != 2 or probs.shape[1] != self.extractor.feature_dim:
             raise StatsError(f"probabilities must be [N, {self.extractor.feature_dim}], "
                              f"got {tuple(probs.shape)}")
-        self._computed = None  # as torchmetrics' update() wrapper does
-        self._update_count += 1
+        mark_updated(self)
         self.probs.append(probs.detach().to(torch.float64))
 
     def compute(self) -> tuple[torch.Tensor, torch.Tensor]:
