@@ -34,6 +34,7 @@ from typing import Callable
 import numpy as np
 
 from . import weights
+from .devices import resolve_device
 from .errors import FFBenchError
 
 __all__ = ["Check", "CHECKS", "VerifyContext", "check", "run_checks", "fixed_videos", "PROMPTS"]
@@ -361,9 +362,7 @@ def run_checks(protocols: list[str] | None = None, *, random_weights: bool = Fal
             raise FFBenchError(f"no verify check for protocol(s) {', '.join(unknown)}; "
                                f"known: {', '.join(known_protocols())}")
     if device is None:
-        import torch
-
-        device = "cuda" if torch.cuda.is_available() else "cpu"
+        device = resolve_device().type
     ctx = VerifyContext(random_weights=random_weights, device=device, seed=seed)
     rows = []
     for c in CHECKS:

@@ -11,13 +11,12 @@ shared/reference/metrics.md §7), the first verified use records the digest in
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
 
 from .errors import FFBenchError
-from .fileio import atomic_write_json
+from .fileio import atomic_write_json, read_json, read_json_checked
 
 __all__ = [
     "WeightFile",
@@ -27,7 +26,10 @@ __all__ = [
     "REGISTRY",
     "get",
     "resolve",
+    "resolve_verified",
     "sha256_of",
+    "load_torch_file",
+    "state_dict_problems",
     "home",
     "search_dirs",
 ]
@@ -193,6 +195,42 @@ def sha256_of(path: Path, chunk: int = 1 << 22) -> str:
     return h.hexdigest()
 
 
+def load_torch_file(path, error=None):
+    """The object in a torch weights file (weights_only, on the CPU), memory-mapped when its
+    format allows (full-size checkpoints are tens of GB; older non-zip pickles are read whole).
+    An unreadable file is `error` (default WeightsError) naming it and the reason: the one
+    reader of checkpoint files (FusionFrames UNets and text conditioning, MoVQ, I3D, LPIPS)."""
+    import torch
+
+    try:
+        return torch.load(path, map_location="cpu", weights_only=True, mmap=True)
+    except Exception:  # older pickles (not zip) cannot be memory-mapped
+        try:
+            return torch.load(path, map_location="cpu", weights_only=True)
+        except Exception as e:  # noqa: BLE001 - pickle / zip errors: the file, not a traceback
+            raise (error or WeightsError)(f"{path}: cannot read as a torch checkpoint ({e})") from e
+
+
+def state_dict_problems(model, state, allow_missing=frozenset(), limit: int = 5) -> str:
+    """Empty when `state` holds exactly the keys and shapes of `model`'s state_dict (keys in
+    `allow_missing` may be absent), else one line naming the missing keys, the unexpected keys
+    and the shape mismatches (the first `limit` of each, sorted): the check every loader of a
+    weights file (MoVQ, the FusionFrames UNets, I3D) makes before load_state_dict(strict=True),
+    so a wrong file is one clear error naming what does not fit."""
+    own = {k: tuple(v.shape) for k, v in model.state_dict().items()}
+    missing = sorted(set(own) - set(state) - set(allow_missing))
+    unexpected = sorted(set(state) - set(own))
+    wrong = [f"{k}: file {tuple(state[k].shape)} vs model {own[k]}" for k in sorted(set(own) & set(state))
+             if tuple(state[k].shape) != own[k]]
+    parts = []
+    for name, items in (("missing keys", missing), ("unexpected keys", unexpected),
+                        ("shape mismatches", wrong)):
+        if items:
+            more = f" (+{len(items) - limit} more)" if len(items) > limit else ""
+            parts.append(f"{len(items)} {name}: {', '.join(items[:limit])}{more}")
+    return "; ".join(parts)
+
+
 # --- pins: digests recorded on first verified use ------------------------------------------
 
 def _pins_path() -> Path:
@@ -203,10 +241,7 @@ def _load_pins() -> dict:
     p = _pins_path()
     if not p.exists():
         return {}
-    try:
-        return json.loads(p.read_text())
-    except (OSError, json.JSONDecodeError) as e:
-        raise WeightsError(f"cannot read digest pins {p}: {e}; delete it to re-pin") from e
+    return read_json_checked(p, "digest pins", "delete it to re-pin", WeightsError)
 
 
 def _save_pin(name: str, digest: str, path: Path) -> None:
@@ -247,8 +282,8 @@ def cached_digest(path: Path, trust_cache: bool = True) -> str:
     store = {}
     if _digests_path().exists():
         try:
-            store = json.loads(_digests_path().read_text())
-        except (OSError, json.JSONDecodeError):
+            store = read_json(_digests_path())
+        except (OSError, ValueError):
             store = {}  # a damaged cache only costs a re-hash
         if not isinstance(store, dict):
             store = {}
@@ -340,6 +375,13 @@ def resolve(name: str, path: str | os.PathLike | None = None, verify_digest: boo
                 verify(name, cand, trust_cache=trust_cache)
             return cand
     raise WeightsMissing(_missing_message(wf, candidates))
+
+
+def resolve_verified(name: str, path=None) -> tuple[Path, str]:
+    """(verified local path, its sha256) of a registered file: what a loader records beside
+    its numbers. The file is verified once (`resolve` then `verify` would check it twice)."""
+    p = resolve(name, path, verify_digest=False)
+    return p, verify(name, p)
 
 
 def status(name: str) -> dict:

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from ._util import print_json
 
-__all__ = ["add_engine_options", "folder_config", "evaluate_folder", "emit_result"]
+__all__ = ["add_engine_options", "add_real_options", "folder_config", "evaluate_folder", "emit_result"]
 
 
 def add_engine_options(p: argparse.ArgumentParser, *, batch_size: int = 8) -> None:
@@ -37,6 +37,12 @@ def add_engine_options(p: argparse.ArgumentParser, *, batch_size: int = 8) -> No
                         "0: in-process); results do not depend on it")
     p.add_argument("--json", action="store_true", help="print the result as JSON")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
+
+
+def add_real_options(p: argparse.ArgumentParser) -> None:
+    """The real side's clip seed, shared by evaluate fvd|kvd|fid|kid|jedi and stats compute."""
+    p.add_argument("--clip-seed", type=int, default=0,
+                   help="seed of real-clip offsets for random-offset protocols (default 0)")
 
 
 def add_store_options(p: argparse.ArgumentParser) -> None:
@@ -129,22 +135,16 @@ def evaluate_folder(config, *, prompts=None, limit: int | None = None, quiet: bo
 
     with decode_workers(config.workers):  # the real side's decoding too
         if config.out:
-            results = run(config, plan=plan, quiet=quiet)
+            results = run(config, plan=plan, quiet=quiet, preflighted=True)
         else:
             with tempfile.TemporaryDirectory(prefix="ffbench-eval-") as tmp:
                 results = run(config.with_execution(out=tmp), plan=plan, quiet=quiet,
                               preflighted=True)
+    items = plan.by_id()
     results["skipped"] = [{"video": v, "reason": r} for v, r in plan.skipped] + [
-        {"video": _video_of(plan, f["sample_id"]), "reason": f"{f['stage']}: {f['error']}"}
-        for f in results["failures"]]
+        {"video": getattr(items.get(f["sample_id"]), "video_id", None) or f["sample_id"],
+         "reason": f"{f['stage']}: {f['error']}"} for f in results["failures"]]
     return results
-
-
-def _video_of(plan, sid: str) -> str:
-    for it in plan.items:
-        if it.sample_id == sid:
-            return it.video_id or sid
-    return sid
 
 
 def _names(rows, k: int = 5) -> str:

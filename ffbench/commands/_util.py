@@ -23,7 +23,7 @@ import sys
 from pathlib import PurePath
 
 __all__ = ["add_group", "add_command", "add_json_flag", "to_jsonable", "json_dumps", "print_json",
-           "emit", "records", "error_object", "print_table", "NONFINITE_SUFFIX"]
+           "records", "error_object", "print_table", "NONFINITE_SUFFIX"]
 
 NONFINITE_SUFFIX = "_nonfinite"
 
@@ -117,16 +117,6 @@ def json_dumps(obj, indent: int | None = 2) -> str:
 def print_json(obj) -> None:
     sys.stdout.write(json_dumps(obj) + "\n")
     sys.stdout.flush()
-
-
-def emit(obj, json_mode: bool, text=None) -> None:
-    """Print `obj` as JSON in `--json` mode, else call `text(obj)` (or print it)."""
-    if json_mode:
-        print_json(obj)
-    elif text is not None:
-        text(obj)
-    else:
-        print(obj)
 
 
 def records(df) -> list[dict]:

@@ -44,6 +44,7 @@ def _protocol_name(args) -> str:
 def _run(args) -> int:
     from ..errors import ConfigError, FFBenchError
     from ..harness.plan import plan_from_folder
+    from ..harness.realstats import name_list
     from ._engine_cli import emit_result, evaluate_folder, folder_config, score_result
 
     if args.protocol != "clipsim@vit-b-32" and args.backbone is not None:
@@ -58,13 +59,12 @@ def _run(args) -> int:
                  if it.video_id.rsplit(".", 1)[0] not in prompts and
                  it.video_id.rsplit("/", 1)[-1].rsplit(".", 1)[0] not in prompts]
     if no_prompt:
-        raise FFBenchError(f"{args.prompts}: no prompt for video(s) {', '.join(no_prompt[:20])}"
-                           + (f" and {len(no_prompt) - 20} more" if len(no_prompt) > 20 else ""))
+        raise FFBenchError(f"{args.prompts}: no prompt for video(s) {name_list(no_prompt, 20)}")
     stems = {it.video_id.rsplit("/", 1)[-1].rsplit(".", 1)[0] for it in plan.items} | \
         {it.video_id.rsplit(".", 1)[0] for it in plan.items}
     no_video = sorted(set(prompts) - stems)
     if no_video and not args.json:
-        print(f"note: {len(no_video)} prompt(s) have no video: {', '.join(no_video[:10])}", file=sys.stderr)
+        print(f"note: {len(no_video)} prompt(s) have no video: {name_list(no_video, 10)}", file=sys.stderr)
     results = evaluate_folder(config, prompts=prompts, quiet=args.quiet or args.json, plan=plan)
     r = score_result(results)
     per = results["per_sample"].get(name, {})

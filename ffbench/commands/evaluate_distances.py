@@ -4,8 +4,8 @@ kernel and frame-level distances) gets this front door from the registry
 engine (as `evaluate fvd`), so the same feature pass, real set and score as `ffbench run`."""
 from __future__ import annotations
 
-from ._engine_cli import (add_engine_options, add_store_options, emit_result, evaluate_folder,
-                          folder_config, score_result)
+from ._engine_cli import (add_engine_options, add_real_options, add_store_options, emit_result,
+                          evaluate_folder, folder_config, score_result)
 from ._util import add_command
 
 
@@ -27,8 +27,7 @@ def register_evaluate(subparsers) -> None:
         p.add_argument("--real", required=True, metavar="DIR|DATASET",
                        help="folder of real videos or a dataset name (ucf101, msrvtt, demo)")
         p.add_argument("--fake", required=True, metavar="DIR", help="folder of generated videos")
-        p.add_argument("--clip-seed", type=int, default=0,
-                       help="seed of real-clip offsets for random-offset protocols (default 0)")
+        add_real_options(p)
         add_engine_options(p)
         add_store_options(p)
 

@@ -3,19 +3,12 @@ protocol, through the one engine (`_engine_cli.evaluate_folder`): the same numbe
 `ffbench run` gives for the same videos."""
 from __future__ import annotations
 
-import argparse
-
-from ._engine_cli import (add_engine_options, add_store_options, emit_result, evaluate_folder,
-                          folder_config, score_result)
+from ._engine_cli import (add_engine_options, add_real_options, add_store_options, emit_result,
+                          evaluate_folder, folder_config, score_result)
 from ._util import add_command
 
 FVD_DEFAULT = "fvd@stylegan-v-2048x16"
 IS_DEFAULT = "is@c3d-ucf101"
-
-
-def add_real_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--clip-seed", type=int, default=0,
-                   help="seed of real-clip offsets for random-offset protocols (default 0)")
 
 
 def register_evaluate(subparsers) -> None:

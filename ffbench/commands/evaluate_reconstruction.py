@@ -98,6 +98,7 @@ def _run(args) -> int:
     from .. import protocols
     from ..errors import ConfigError, FFBenchError
     from ..harness import reconstruction as REC
+    from ..harness.realstats import name_list
 
     proto = protocols.get(args.protocol)
     wanted = [m.strip() for m in args.metrics.split(",") if m.strip()]
@@ -115,15 +116,12 @@ def _run(args) -> int:
         only_pred = sorted(set(pred) - set(target))
         only_target = sorted(set(target) - set(pred))
         common = sorted(set(pred) & set(target))
-
-        def names(xs):
-            return ", ".join(xs[:20]) + (f" and {len(xs) - 20} more" if len(xs) > 20 else "")
         if (only_pred or only_target) and not args.allow_unmatched:
             msg = ["pred and target do not hold the same items (use --allow-unmatched to score the common ones)"]
             if only_pred:
-                msg.append(f"  only in {args.pred}: {names(only_pred)}")
+                msg.append(f"  only in {args.pred}: {name_list(only_pred, 20)}")
             if only_target:
-                msg.append(f"  only in {args.target}: {names(only_target)}")
+                msg.append(f"  only in {args.target}: {name_list(only_target, 20)}")
             raise FFBenchError("\n".join(msg))
         if not common:
             raise FFBenchError(f"no item of {args.pred} matches one of {args.target}")

@@ -9,7 +9,7 @@ from ._util import add_command, add_group, print_json, print_table
 
 def register(subparsers) -> None:
     from ..protocols import names
-    from ._engine_cli import add_engine_options
+    from ._engine_cli import add_engine_options, add_real_options
     from .evaluate_fvd import FVD_DEFAULT
 
     _, sub = add_group(subparsers, "stats", help="real-video feature statistics (FVD) and their cache")
@@ -24,7 +24,7 @@ def register(subparsers) -> None:
     c.add_argument("--real", required=True, metavar="DIR|DATASET",
                    help="folder of real videos (recursive) or a dataset name")
     c.add_argument("--out", metavar="FILE.npz", help="also write the statistics here")
-    c.add_argument("--clip-seed", type=int, default=0, help="seed of real-clip offsets (default 0)")
+    add_real_options(c)
     add_engine_options(c)
 
     s = add_command(sub, "show", help="describe a statistics file, or list the cache",
@@ -60,7 +60,7 @@ def run_compute(args) -> int:
     """The engine's real-statistics stage (harness.realstats), filling the cache run and
     evaluate read."""
     from ..harness.features import build_extractor_for, extractor_info, feature_specs
-    from ..harness.realstats import real_statistics
+    from ..harness.realstats import name_list, real_statistics
     from ._engine_cli import folder_config
 
     config = folder_config(args, args.protocol, real=args.real, clip_seed=args.clip_seed)
@@ -84,7 +84,7 @@ def run_compute(args) -> int:
         rs = stats.meta.get("real_set", {}).get("stats", {})
         for kind, rows in (("too short", rs.get("short_files", [])), ("corrupt", rs.get("corrupt_files", []))):
             if rows:
-                print(f"skipped {len(rows)} {kind}: " + ", ".join(str(r[0]) for r in rows[:20]),
+                print(f"skipped {len(rows)} {kind}: " + name_list((r[0] for r in rows), 20),
                       file=sys.stderr)
     return 0
 

@@ -22,8 +22,9 @@ from pathlib import Path
 
 from ..errors import ConfigError
 from ..textio import read_text
+from ..weights import sha256_of
 from .config import DatasetConfig, DatasetError
-from .prompts import PromptSet, base_provenance, derive_seed, make_sample_ids, sha256_file
+from .prompts import PromptSet, base_provenance, derive_seed, make_sample_ids
 
 __all__ = ["MSRVTTVideo", "MSRVTTAnnotations", "parse_videodatainfo", "parse_jsfusion_csv",
            "find_annotation", "load_annotations", "msrvtt_prompts", "list_split_videos", "SOURCE"]
@@ -205,7 +206,7 @@ def msrvtt_prompts(cfg: DatasetConfig, n=None, seed: int = 0, root=None, split=N
         prompts=tuple(c[1] for _, c in chosen), labels=(None,) * n,
         video_ids=tuple(vid for vid, _ in chosen), seed=int(seed), sampling=sampling,
         provenance=base_provenance(cfg, split=split, annotation_file=ann.source,
-                                   annotation_sha256=sha256_file(ann.source),
+                                   annotation_sha256=sha256_of(ann.source),
                                    num_videos=len(ann.videos), expected_videos=cfg.expected_videos
                                    if split == "test" else None,
                                    sen_ids=[c[0] for _, c in chosen] if split != "1k-a" else None,

@@ -35,14 +35,6 @@ def make_sample_ids(prefix: str, n: int) -> tuple[str, ...]:
     return tuple(f"{prefix}-{i:0{width}d}" for i in range(n))
 
 
-def sha256_file(path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
-
-
 class PromptItem(NamedTuple):
     sample_id: str
     prompt: str

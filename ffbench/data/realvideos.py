@@ -24,7 +24,7 @@ from ..errors import ConfigError
 from .config import DatasetError, dataset_names, load_dataset_config
 from ..fileio import atomic_write_text
 from ..clips import CLIP_RULES, ClipSpec
-from .prompts import sha256_file
+from ..weights import sha256_of
 
 __all__ = ["ClipSpec", "RealClip", "RealSetStats", "RealVideoSet", "Manifest", "ManifestEntry",
            "build_manifest", "list_video_files", "real_video_set", "CLIP_RULES"]
@@ -107,12 +107,14 @@ def _size(p: Path) -> int:
 
 
 def _sha256(p: Path) -> str:
-    """Content hash of a video file, or of a frame folder (frame names and bytes, in order)."""
+    """Content hash of a video file, or of a frame folder (frame names and bytes, in order).
+    A frame folder is not hashed as `weights.sha256_of` hashes folders: manifest hashes key the
+    real-statistics cache, so this rule stays as it was written."""
     if not p.is_dir():
-        return sha256_file(p)
+        return sha256_of(p)
     h = hashlib.sha256(b"ffbench-frame-folder-v1\0")
     for f in _frames(p):
-        h.update(f"{f.name}\0{sha256_file(f)}\n".encode())
+        h.update(f"{f.name}\0{sha256_of(f)}\n".encode())
     return h.hexdigest()
 
 

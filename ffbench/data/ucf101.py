@@ -20,8 +20,9 @@ from pathlib import Path
 
 from ..errors import ConfigError
 from ..textio import read_lines, read_text
+from ..weights import sha256_of
 from .config import DatasetConfig, DatasetError
-from .prompts import PromptSet, base_provenance, derive_seed, make_sample_ids, sha256_file
+from .prompts import PromptSet, base_provenance, derive_seed, make_sample_ids
 
 __all__ = ["UCFClass", "UCFVideo", "class_to_phrase", "parse_class_index", "parse_split_list",
            "find_split_dir", "load_split", "find_video_dir", "list_split_videos",
@@ -77,11 +78,13 @@ class UCFVideo:
     label: int        # 1-based classInd index
 
 
-def _read_lines(path: Path, what: str) -> list[str]:
+def _read_lines(path: Path, what: str) -> list[tuple[int, str]]:
+    """(line number, stripped line) of the non-blank lines (`textio.read_lines`); errors say
+    where the file comes from."""
     if not path.is_file():
         raise DatasetError(f"{path}: {what} not found; it comes from {SOURCE}")
     try:
-        return read_text(path, what).split("\n")
+        return read_lines(path, what, comments=False)
     except ConfigError as e:
         raise DatasetError(f"{e}; it comes from {SOURCE}") from None
 
@@ -90,10 +93,7 @@ def parse_class_index(path) -> tuple[UCFClass, ...]:
     """classInd.txt -> classes in index order. Indices must run 1..N without gaps."""
     path = Path(path)
     classes = []
-    for lineno, line in enumerate(_read_lines(path, "classInd.txt"), 1):
-        line = line.strip()
-        if not line:
-            continue
+    for lineno, line in _read_lines(path, "classInd.txt"):
         parts = line.split()
         if len(parts) != 2 or not parts[0].isdigit() or not re.fullmatch(r"[A-Za-z0-9]+", parts[1]):
             raise DatasetError(f"{path}:{lineno}: expected '<index> <ClassName>', got {line!r} "
@@ -116,10 +116,7 @@ def parse_split_list(path, classes) -> tuple[UCFVideo, ...]:
     path = Path(path)
     by_lower = {c.name.lower(): c for c in classes}
     out = []
-    for lineno, line in enumerate(_read_lines(path, path.name), 1):
-        line = line.strip()
-        if not line:
-            continue
+    for lineno, line in _read_lines(path, path.name):
         parts = line.split()
         where = f"{path}:{lineno}"
         if len(parts) not in (1, 2) or "/" not in parts[0] or not parts[0].lower().endswith(".avi"):
@@ -278,12 +275,12 @@ def ucf101_prompts(cfg: DatasetConfig, n=None, seed: int = 0, root=None, prompt_
         d = find_split_dir(cfg, root)
         class_file = d / cfg.annotations.class_index
         names = [c.name for c in parse_class_index(class_file)]
-        extra.update(class_index=class_file, class_index_sha256=sha256_file(class_file))
+        extra.update(class_index=class_file, class_index_sha256=sha256_of(class_file))
     else:
         names = list(shipped)
     if prompt_file is not None:
         per_class = read_class_prompt_file(prompt_file, names)
-        extra.update(prompt_file=Path(prompt_file).resolve(), prompt_file_sha256=sha256_file(prompt_file))
+        extra.update(prompt_file=Path(prompt_file).resolve(), prompt_file_sha256=sha256_of(prompt_file))
     else:
         lower = {k.lower(): v for k, v in shipped.items()}
         per_class = {c: lower.get(c.lower()) or cfg.prompts.template.format(phrase=class_to_phrase(c))

@@ -20,7 +20,7 @@ import numpy as np
 import torch
 
 from ..errors import FFBenchError
-from ..textio import read_text
+from ..textio import read_lines
 
 __all__ = ["Vimeo90kError", "Vimeo90kSeptuplet", "read_list", "read_png_sequence",
            "frame_names", "SPLIT_FILES"]
@@ -44,12 +44,9 @@ def read_list(path) -> list[str]:
     if not path.is_file():
         raise Vimeo90kError(f"{path}: list file not found (expected the official sep_testlist.txt)")
     ids = []
-    for lineno, raw in enumerate(read_text(path, "list file").split("\n"), 1):
-        line = raw.strip()
-        if not line:
-            continue
+    for lineno, line in read_lines(path, "list file", comments=False):
         if not _ID.match(line):
-            raise Vimeo90kError(f"{path}:{lineno}: malformed sequence id {raw!r} (expected 'XXXXX/YYYY')")
+            raise Vimeo90kError(f"{path}:{lineno}: malformed sequence id {line!r} (expected 'XXXXX/YYYY')")
         ids.append(line)
     if not ids:
         raise Vimeo90kError(f"{path}: list file has no sequence ids")

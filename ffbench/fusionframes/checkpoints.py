@@ -58,43 +58,20 @@ class InterpolationCheckpoint:
 
 
 def _read(path: Path, required: tuple[str, ...]) -> dict:
-    try:
-        obj = torch.load(path, map_location="cpu", weights_only=True, mmap=True)
-    except Exception:  # older pickles (not zip) cannot be memory-mapped
-        try:
-            obj = torch.load(path, map_location="cpu", weights_only=True)
-        except Exception as e:
-            raise CheckpointError(f"{path}: cannot read as a torch checkpoint: {e}") from e
+    obj = weights.load_torch_file(path, CheckpointError)
     if not isinstance(obj, dict) or any(k not in obj for k in required):
         found = sorted(obj) if isinstance(obj, dict) else type(obj).__name__
         raise CheckpointError(f"{path}: expected a dict with keys {list(required)}, found {found}")
     return obj
 
 
-def _summary(keys, limit: int = 5) -> str:
-    keys = sorted(keys)
-    more = f" (+{len(keys) - limit} more)" if len(keys) > limit else ""
-    return ", ".join(keys[:limit]) + more
-
-
 def check_state_dict(model: torch.nn.Module, state: dict, source: str, allow_missing=frozenset()) -> None:
     """Raise CheckpointError naming missing / unexpected / mis-shaped keys (before loading)."""
     if not isinstance(state, dict):
         raise CheckpointError(f"{source}: state_dict is a {type(state).__name__}, not a dict")
-    expected = {k: tuple(v.shape) for k, v in model.state_dict().items()}
-    missing = set(expected) - set(state) - set(allow_missing)
-    unexpected = set(state) - set(expected)
-    bad_shape = [f"{k} {tuple(state[k].shape)} != {expected[k]}" for k in sorted(set(state) & set(expected))
-                 if tuple(state[k].shape) != expected[k]]
-    problems = []
-    if missing:
-        problems.append(f"{len(missing)} missing keys: {_summary(missing)}")
-    if unexpected:
-        problems.append(f"{len(unexpected)} unexpected keys: {_summary(unexpected)}")
-    if bad_shape:
-        problems.append(f"{len(bad_shape)} shape mismatches: {'; '.join(bad_shape[:5])}")
+    problems = weights.state_dict_problems(model, state, allow_missing)
     if problems:
-        raise CheckpointError(f"{source} does not match the UNet config: " + " | ".join(problems))
+        raise CheckpointError(f"{source} does not match the UNet config: {problems}")
 
 
 def _load_unet(config: UNetConfig, state: dict, source: str, device, dtype) -> UNet:
@@ -162,9 +139,6 @@ def load_kandinsky3_spatial(model: UNet, path: Union[str, Path, None] = None,
     spatial = spatial_keys(model.config)
     temporal = set(model.state_dict()) - spatial
     check_state_dict(model, state, f"{p} ['unet']", allow_missing=temporal)
-    missing_spatial = spatial - set(state)
-    if missing_spatial:  # unreachable after check_state_dict, kept as a guard
-        raise CheckpointError(f"{p}: missing spatial keys {_summary(missing_spatial)}")
     result = model.load_state_dict(state, strict=False)
     assert not result.unexpected_keys and set(result.missing_keys) == temporal
     model.random_weights = bool(temporal)  # temporal parts stay untrained

@@ -30,6 +30,7 @@ import torch
 from ..errors import ConfigError
 from .modes import FPS, FPS_MODES, FRAMES_PER_PAIR, output_frames, passes_for
 from .sampler import INTERPOLATION_GUIDANCE, Sampler
+from .text import checked_null_embedding, null_context
 from .unet import UNet
 
 __all__ = ["FPS_MODES", "FPS", "SKIP_FRAMES", "passes_for", "output_frames", "reassemble",
@@ -59,15 +60,6 @@ def reassemble(frames: torch.Tensor, groups: torch.Tensor) -> torch.Tensor:
     body = out[: 4 * (t - 1)].reshape(t - 1, 4, *frames.shape[1:])
     body[:, 1:] = middles
     return out
-
-
-def checked_null_embedding(null_embedding, context_dim: int) -> torch.Tensor:
-    """The text-free context vector of an interpolation model, shape-checked."""
-    null_embedding = torch.as_tensor(null_embedding)
-    if tuple(null_embedding.shape) != (context_dim,):
-        raise ConfigError(f"null_embedding has shape {tuple(null_embedding.shape)}, "
-                          f"expected ({context_dim},)")
-    return null_embedding
 
 
 class Interpolator:
@@ -103,10 +95,7 @@ class Interpolator:
         zeros = torch.zeros_like(left)
         big_left = torch.cat([left, zeros]).to(dtype)  # conditional rows, then "no keyframes" rows
         big_right = torch.cat([right, zeros]).to(dtype)
-        ctx = torch.zeros(2 * g, 2, self.null_embedding.shape[0], device=device, dtype=dtype)
-        ctx[:, 0] = self.null_embedding.to(device, dtype)
-        mask = torch.zeros(2 * g, 2, dtype=torch.bool, device=device)
-        mask[:, 0] = True
+        ctx, mask = null_context(self.null_embedding, 2 * g, 2, device, dtype)
         skips = torch.full((2 * g,), int(skip_frames), dtype=torch.long, device=device)
         unet = self.unet
 

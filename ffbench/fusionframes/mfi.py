@@ -33,9 +33,10 @@ from typing import Optional
 import torch
 
 from ..errors import ConfigError
-from .interpolation import SKIP_FRAMES, checked_null_embedding, reassemble
+from .interpolation import SKIP_FRAMES, reassemble
 from .presets import get_config
 from .sampler import INTERPOLATION_GUIDANCE, Sampler, make_noise
+from .text import checked_null_embedding, null_context
 from .unet import UNet, UNetConfig, build_unet
 
 __all__ = ["WINDOW", "CONTEXT_FRAMES", "NEW_FRAMES", "MFI_PRESETS", "mfi_config", "build_mfi_unet",
@@ -106,10 +107,7 @@ class MFIInterpolator:
             cond = torch.cat([cond, torch.zeros_like(cond)])
         b = cond.shape[0]
         dtype = dtype or cond.dtype
-        text = torch.zeros(b, 2, self.null_embedding.shape[0], device=cond.device, dtype=dtype)
-        text[:, 0] = self.null_embedding.to(cond.device, dtype)
-        text_mask = torch.zeros(b, 2, dtype=torch.bool, device=cond.device)
-        text_mask[:, 0] = True
+        text, text_mask = null_context(self.null_embedding, b, 2, cond.device, dtype)
         return cond.to(dtype), text, text_mask
 
     @torch.no_grad()

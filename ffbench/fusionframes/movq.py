@@ -27,7 +27,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..errors import FFBenchError
-from ..weights import WeightsError
+from ..weights import WeightsError, load_torch_file, state_dict_problems
 
 __all__ = [
     "MoVQConfig", "PRESETS", "MoVQError", "SpatialNorm", "ResnetBlock", "AttnBlock", "Encoder",
@@ -352,19 +352,9 @@ def load_checked(model: nn.Module, state: Mapping[str, torch.Tensor], source: st
     if not isinstance(state, Mapping) or not all(isinstance(v, torch.Tensor)
                                                  for v in state.values()):
         raise WeightsError(f"{source}: not a state_dict (a mapping of names to tensors)")
-    own = model.state_dict()
-    missing = [k for k in own if k not in state]
-    unexpected = [k for k in state if k not in own]
-    wrong = [f"{k}: file {tuple(state[k].shape)} vs model {tuple(own[k].shape)}"
-             for k in own if k in state and state[k].shape != own[k].shape]
-    if missing or unexpected or wrong:
-        parts = []
-        for name, items in (("missing keys", missing), ("unexpected keys", unexpected),
-                            ("shape mismatches", wrong)):
-            if items:
-                more = f" (+{len(items) - 5} more)" if len(items) > 5 else ""
-                parts.append(f"{len(items)} {name}: {', '.join(items[:5])}{more}")
-        raise WeightsError(f"{source} does not fit {type(model).__name__}: " + "; ".join(parts))
+    problems = state_dict_problems(model, state)
+    if problems:
+        raise WeightsError(f"{source} does not fit {type(model).__name__}: {problems}")
     model.load_state_dict(state, strict=True, assign=True)
 
 
@@ -390,20 +380,13 @@ def _config(preset: str | MoVQConfig, overrides: dict) -> MoVQConfig:
     return replace(cfg, **overrides) if overrides else cfg
 
 
-def _read_state(path) -> Mapping[str, torch.Tensor]:
-    try:
-        return torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as e:  # pickle / zip errors: report the file, not a traceback
-        raise WeightsError(f"cannot read MoVQ weights {path}: {e}") from e
-
-
 def load_movq(path=None, device: str | torch.device = "cpu", dtype: torch.dtype | None = None,
               preset: str | MoVQConfig = "full") -> MoVQ:
     """The released Kandinsky Video 1.0 ``movq.pt`` (registry ``fusionframes_movq``), strict."""
     from ..weights import resolve
 
     file = resolve("fusionframes_movq", path)
-    state = _read_state(file)
+    state = load_torch_file(file)
     with torch.device("meta"):
         model = MoVQ(_config(preset, {}))
     load_checked(model, state, str(file))

@@ -52,8 +52,10 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ..weights import load_torch_file, state_dict_problems
 from .movq import (PRESETS, Decoder, MoVQ, MoVQConfig, MoVQError, ResnetBlock, SpatialNorm,
-                   _act, _chunk_sizes, _config, _read_state, load_checked)
+                   _act, _chunk_sizes, _config, load_checked)
+from .unet import param_count
 
 __all__ = ["VARIANTS", "TABLE3_PARAMS_M", "VideoDecoderConfig", "VideoDecoder", "VideoMoVQ",
            "build_video_movq", "load_video_movq", "TemporalAttnBlock", "TemporalResnetBlock",
@@ -295,11 +297,9 @@ class VideoMoVQ(MoVQ):
         kernels inflated into the centre slice of 3-D ones, temporal parameters untouched."""
         own = self.state_dict()
         with torch.device("meta"):
-            image_keys = set(MoVQ(self.config).state_dict())
-        if set(image_state) != image_keys:
-            miss, extra = image_keys - set(image_state), set(image_state) - image_keys
-            raise MoVQError(f"not an image MoVQ state_dict: {len(miss)} missing "
-                            f"{sorted(miss)[:3]}, {len(extra)} unexpected {sorted(extra)[:3]}")
+            problems = state_dict_problems(MoVQ(self.config), image_state)
+        if problems:
+            raise MoVQError(f"not an image MoVQ state_dict: {problems}")
         for k, v in image_state.items():
             dst = own[k]
             if dst.shape == v.shape:
@@ -352,7 +352,7 @@ def load_video_movq(path=None, device="cpu", dtype=None, preset: str | MoVQConfi
     from ..weights import resolve
 
     file = resolve(name, path)
-    state = _read_state(file)
+    state = load_torch_file(file)
     if not hasattr(state, "items"):
         raise MoVQError(f"{file}: not a state_dict")
     vcfg = infer_video_config(((k, tuple(v.shape)) for k, v in state.items()),
@@ -371,6 +371,6 @@ def decoder_param_counts(preset: str = "full") -> dict[str, int]:
         with torch.device("meta"):
             d = VideoDecoder(PRESETS[preset] if isinstance(preset, str) else preset,
                              VideoDecoderConfig(v))
-        out[v] = sum(p.numel() for p in d.parameters())
+        out[v] = param_count(d)
     return out
 

@@ -32,6 +32,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from ..devices import resolve_device
 from ..errors import ConfigError
 from .interpolation import FPS, Interpolator, output_frames, passes_for
 from .keyframes import KeyframeGenerator, as_generator
@@ -205,8 +206,7 @@ class FusionFramesPipeline:
         if decoder not in RELEASED_DECODERS:
             raise ConfigError(f"decoder={decoder!r} has no released weights; choose one of "
                               f"{', '.join(RELEASED_DECODERS)} (other Table 3 variants: tiny(decoder=...))")
-        device = torch.device(device) if device is not None else torch.device(
-            "cuda" if torch.cuda.is_available() else "cpu")
+        device = resolve_device(device)
         if dtype is None:
             dtype = torch.float16 if device.type == "cuda" else torch.float32
         names = ["fusionframes_keyframe", "fusionframes_interpolation", RELEASED_DECODERS[decoder],

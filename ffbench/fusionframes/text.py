@@ -36,7 +36,8 @@ from torch import nn
 
 from ..errors import ConfigError
 
-__all__ = ["TOKENS_LENGTH", "FLAN_UL2_DIM", "CONTEXT_DIM", "Conditioning", "TextEncoder", "tiny_tokenizer"]
+__all__ = ["TOKENS_LENGTH", "FLAN_UL2_DIM", "CONTEXT_DIM", "Conditioning", "TextEncoder", "tiny_tokenizer",
+           "checked_null_embedding", "null_context"]
 
 log = logging.getLogger(__name__)
 
@@ -110,6 +111,26 @@ def _seeded(seed: int):
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
         yield
+
+
+def checked_null_embedding(null_embedding, context_dim: int) -> torch.Tensor:
+    """The text-free context vector [context_dim] of a checkpoint, shape-checked."""
+    null_embedding = torch.as_tensor(null_embedding)
+    if tuple(null_embedding.shape) != (context_dim,):
+        raise ConfigError(f"null_embedding has shape {tuple(null_embedding.shape)}, "
+                          f"expected ({context_dim},)")
+    return null_embedding
+
+
+def null_context(null_embedding: torch.Tensor, batch: int, length: int, device, dtype):
+    """The reference's text-free (context [batch, length, D], mask [batch, length]): zeros with
+    position 0 = the null embedding, mask True on position 0 only. The keyframe model's
+    unconditional branch and every interpolation pass (ours and MFI) use it."""
+    ctx = torch.zeros(batch, length, null_embedding.shape[0], device=device, dtype=dtype)
+    ctx[:, 0] = null_embedding.to(device, dtype)
+    mask = torch.zeros(batch, length, dtype=torch.bool, device=device)
+    mask[:, 0] = True
+    return ctx, mask
 
 
 class TextEncoder(nn.Module):
@@ -208,9 +229,7 @@ class TextEncoder(nn.Module):
         self._projections_loaded = True
 
     def set_null_embedding(self, value: torch.Tensor) -> None:
-        value = torch.as_tensor(value)
-        if tuple(value.shape) != (self.context_dim,):
-            raise ConfigError(f"null_embedding has shape {tuple(value.shape)}, expected ({self.context_dim},)")
+        value = checked_null_embedding(value, self.context_dim)
         self.null_embedding.copy_(value.to(self.null_embedding))
         self._null_embedding_loaded = True
 
@@ -224,10 +243,10 @@ class TextEncoder(nn.Module):
 
     def load_keyframe_checkpoint(self, path=None, verify_digest: bool = True) -> None:
         """Read projections and null embedding from the official keyframe file (memory-mapped)."""
-        from ..weights import resolve
+        from ..weights import load_torch_file, resolve
 
         file = resolve("fusionframes_keyframe", path, verify_digest=verify_digest)
-        ckpt = torch.load(Path(file), map_location="cpu", mmap=True, weights_only=True)
+        ckpt = load_torch_file(Path(file))
         self.load_conditioning(ckpt)
 
     def _require_loaded(self, null: bool = False) -> None:
@@ -339,11 +358,7 @@ class TextEncoder(nn.Module):
         self._require_loaded(null=True)
         if batch < 1 or length < 1:
             raise ConfigError(f"batch and length must be ≥ 1, got {batch}, {length}")
-        ctx = torch.zeros(batch, length, self.context_dim, device=self.device)
-        ctx[:, 0] = self.null_embedding.float()
-        mask = torch.zeros(batch, length, dtype=torch.bool, device=self.device)
-        mask[:, 0] = True
-        return ctx, mask
+        return null_context(self.null_embedding, batch, length, self.device, torch.get_default_dtype())
 
     def condition(self, prompts, negative_prompts=None) -> Conditioning:
         """Both contexts of a batch of prompts, shaped alike, ready for guidance."""

@@ -22,8 +22,8 @@ import abc
 import importlib
 import os
 from pathlib import Path
-from typing import Callable
 
+from ..devices import resolve_device
 from ..errors import ConfigError, FFBenchError
 from ..schema import replace
 from ..seeding import derive_seed
@@ -41,7 +41,6 @@ __all__ = [
     "load_generator",
     "apply_overrides",
     "derive_seed",
-    "resolve_device",
     "check_videos",
     "TINY_MODELS",
     "tiny_model",
@@ -154,15 +153,6 @@ def check_videos(videos, n: int, video: VideoSpec, who: str) -> list:
                 f"certain frame counts or sizes) or the pipeline arguments")
         out.append(v.contiguous())
     return out
-
-
-def resolve_device(device=None):
-    """None -> CUDA when available, else CPU (code stays device-agnostic)."""
-    import torch
-
-    if device is None:
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(device)
 
 
 # --- registry of kinds -----------------------------------------------------------------------
@@ -308,9 +298,6 @@ def load_generator(name_or_toml, *, random_weights: bool | None = None, device=N
     cfg = apply_overrides(find_config(name_or_toml), **overrides)
     cls = generator_class(cfg.kind)
     return cls(cfg, random_weights=random_weights, device=device)
-
-
-PipelineFactory = Callable[..., object]
 
 
 # --- tiny stand-ins -----------------------------------------------------------------------------

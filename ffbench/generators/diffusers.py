@@ -21,12 +21,12 @@ from __future__ import annotations
 
 import contextlib
 import inspect
-import json
 import os
 import re
 from pathlib import Path
 
 from ..errors import ConfigError, FFBenchError
+from ..fileio import read_json_checked
 from .base import Generator, GeneratorError
 from .config import DiffusersSpec, ModelConfig
 from .convert import split_videos, to_uint8_video
@@ -347,7 +347,8 @@ class DiffusersGenerator(Generator):
         """Random-weight pipeline from the configs in `path` (weights files are not read)."""
         import torch
 
-        index = json.loads((path / "model_index.json").read_text())
+        index = read_json_checked(path / "model_index.json", "diffusers model index",
+                                  "restore the model folder", GeneratorError)
         torch.manual_seed(0)
         parts = dict(comps)
         for name, entry in index.items():

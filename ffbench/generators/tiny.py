@@ -101,6 +101,18 @@ def _tiny_scheduler():
                          clip_sample=False, set_alpha_to_one=False)
 
 
+def _tiny_unet(cls, dims: str):
+    """A tiny diffusers UNet, `cls` of block family `dims` ("3D": ModelScope, "2D": SD-style
+    under AnimateDiff's motion adapter); one size for both."""
+    return cls(
+        sample_size=TINY_SIZE, in_channels=4, out_channels=4,
+        down_block_types=(f"CrossAttnDownBlock{dims}", f"DownBlock{dims}"),
+        up_block_types=(f"UpBlock{dims}", f"CrossAttnUpBlock{dims}"),
+        block_out_channels=(8, 16), layers_per_block=1, norm_num_groups=4,
+        cross_attention_dim=_TEXT_DIM, attention_head_dim=4,
+    ).eval()
+
+
 def tiny_text_to_video_components(workdir, seed: int = 0) -> dict:
     """Components of a `TextToVideoSDPipeline` (ModelScope architecture), random weights."""
     import torch
@@ -109,13 +121,7 @@ def tiny_text_to_video_components(workdir, seed: int = 0) -> dict:
     workdir = Path(workdir)
     tokenizer, text_encoder = _tokenizer_and_text_encoder(workdir, seed)
     torch.manual_seed(seed + 2)
-    unet = UNet3DConditionModel(
-        sample_size=TINY_SIZE, in_channels=4, out_channels=4,
-        down_block_types=("CrossAttnDownBlock3D", "DownBlock3D"),
-        up_block_types=("UpBlock3D", "CrossAttnUpBlock3D"),
-        block_out_channels=(8, 16), layers_per_block=1, norm_num_groups=4,
-        cross_attention_dim=_TEXT_DIM, attention_head_dim=4,
-    ).eval()
+    unet = _tiny_unet(UNet3DConditionModel, "3D")
     return {"unet": unet, "vae": _tiny_vae(seed), "text_encoder": text_encoder,
             "tokenizer": tokenizer, "scheduler": _tiny_scheduler()}
 
@@ -128,13 +134,7 @@ def tiny_animatediff_components(workdir, seed: int = 0) -> dict:
     workdir = Path(workdir)
     tokenizer, text_encoder = _tokenizer_and_text_encoder(workdir, seed)
     torch.manual_seed(seed + 3)
-    unet = UNet2DConditionModel(
-        sample_size=TINY_SIZE, in_channels=4, out_channels=4,
-        down_block_types=("CrossAttnDownBlock2D", "DownBlock2D"),
-        up_block_types=("UpBlock2D", "CrossAttnUpBlock2D"),
-        block_out_channels=(8, 16), layers_per_block=1, norm_num_groups=4,
-        cross_attention_dim=_TEXT_DIM, attention_head_dim=4,
-    ).eval()
+    unet = _tiny_unet(UNet2DConditionModel, "2D")
     torch.manual_seed(seed + 4)
     adapter = MotionAdapter(block_out_channels=(8, 16), motion_layers_per_block=1,
                             motion_num_attention_heads=2, motion_norm_num_groups=4,

@@ -53,6 +53,17 @@ def percentile_ci(values) -> tuple[float | None, float | None]:
     return float(np.quantile(v, a)), float(np.quantile(v, 1 - a))
 
 
+def _scored(p, value, extra: dict, n: int, b: int, seed: int, resample, std=None):
+    """(row, resampled values): the engine's score row of `value` (and `std`) with the 95 %
+    percentile interval of `resample(indices)` over `b` bootstrap draws of `n` generated-sample
+    indices with replacement, from `bootstrap_rng(seed, p.name)` (reproducible)."""
+    rng = bootstrap_rng(seed, p.name)
+    vals = [resample(rng.integers(0, n, n)) for _ in range(b)]
+    lo, hi = percentile_ci(vals)
+    return {"value": value, "std": std, "ci_low": lo, "ci_high": hi,
+            "extra": {**extra, "bootstrap": b}}, vals
+
+
 def weights_tag(info: dict, override: str = "") -> str:
     """What keys cached real statistics by extractor: its weights sha256, the factory of an
     [extractors] override, and the random-weights seed (random weights never meet real ones)."""
@@ -163,15 +174,12 @@ class FVDFamily(Family):
         if real.dim != x.shape[1]:
             raise ConfigError(f"{p.name}: real statistics are {real.dim}-d, features {x.shape[1]}-d")
         value = fvd_from_stats(real, GaussianStats.from_features(x), p)
-        out = {"value": value, "std": None, "ci_low": None, "ci_high": None,
-               "extra": {"n_real": real.n, "real_source": real.meta.get("source", ""),
-                         "sqrtm": p.sqrtm, "covariance": p.covariance}}
-        b = bootstrap or self.resamples
-        rng = bootstrap_rng(seed, p.name)
-        vals = [fvd_from_stats(real, GaussianStats.from_features(x[rng.integers(0, len(x), len(x))]), p,
-                               method="eig") for _ in range(b)]
-        out["ci_low"], out["ci_high"] = percentile_ci(vals)
-        out["extra"].update(bootstrap=b, bootstrap_sqrtm="eig", bootstrap_std=float(np.std(vals)))
+        extra = {"n_real": real.n, "real_source": real.meta.get("source", ""), "sqrtm": p.sqrtm,
+                 "covariance": p.covariance}
+        out, vals = _scored(p, value, extra, len(x), bootstrap or self.resamples, seed,
+                            lambda i: fvd_from_stats(real, GaussianStats.from_features(x[i]), p,
+                                                     method="eig"))
+        out["extra"].update(bootstrap_sqrtm="eig", bootstrap_std=float(np.std(vals)))
         return out
 
 
@@ -195,14 +203,9 @@ class ISFamily(Family):
                                               p.samples_per_split or None)
 
         mean, std = score(probs)
-        out = {"value": mean, "std": std, "ci_low": None, "ci_high": None,
-               "extra": {"splits": p.splits, "split_rule": p.split_rule}}
-        b = bootstrap or self.resamples
-        rng = bootstrap_rng(seed, p.name)
-        vals = [score(probs[rng.integers(0, len(probs), len(probs))])[0] for _ in range(b)]
-        out["ci_low"], out["ci_high"] = percentile_ci(vals)
-        out["extra"]["bootstrap"] = b
-        return out
+        return _scored(p, mean, {"splits": p.splits, "split_rule": p.split_rule}, len(probs),
+                       bootstrap or self.resamples, seed, lambda i: score(probs[i])[0],
+                       std=std)[0]
 
 
 class CLIPSIMFamily(Family):
@@ -358,28 +361,24 @@ class FrameFamily(Family):
 
         import warnings
 
-        def value(videos):  # resampling unit: the video (its frames stay together)
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                return score(real["features"], np.concatenate(videos), p, n_real_videos=real["n_videos"],
-                             n_fake_videos=len(videos))["value"]
+        def value(videos):
+            return score(real["features"], np.concatenate(videos), p, n_real_videos=real["n_videos"],
+                         n_fake_videos=len(videos))["value"]
+
+        def resample(idx):  # resampling unit: the video (its frames stay together)
+            videos = [arrays[i] for i in idx]
+            if p.metric == "fid":  # in closed form (clean-fid's sqrtm: ~25 s each at 2048-d)
+                return frechet_from_features(np.concatenate(videos), real["features"])
+            return value(videos)
         with warnings.catch_warnings():  # its N warnings are in extra["warnings"] (engine output)
             warnings.simplefilter("ignore")
             out = score(real["features"], np.concatenate(arrays), p, n_real_videos=real["n_videos"],
                         n_fake_videos=len(arrays))
-        row = {"value": out["value"], "std": None, "ci_low": None, "ci_high": None,
-               "extra": {**out.get("extra", {}), "n_real": real["n_videos"]}}
-        b = bootstrap or self.resamples
-        rng = bootstrap_rng(seed, p.name)
-        draws = [[arrays[i] for i in rng.integers(0, len(arrays), len(arrays))] for _ in range(b)]
-        if p.metric == "fid":  # resamples in closed form (clean-fid's sqrtm: ~25 s each at 2048-d)
-            vals = [frechet_from_features(np.concatenate(d), real["features"]) for d in draws]
-            row["extra"]["bootstrap_sqrtm"] = "nuclear-norm"
-        else:
-            vals = [value(d) for d in draws]
-        row["ci_low"], row["ci_high"] = percentile_ci(vals)
-        row["extra"]["bootstrap"] = b
-        return row
+            extra = {**out.get("extra", {}), "n_real": real["n_videos"]}
+            if p.metric == "fid":
+                extra["bootstrap_sqrtm"] = "nuclear-norm"
+            return _scored(p, out["value"], extra, len(arrays), bootstrap or self.resamples,
+                           seed, resample)[0]
 
 
 def frechet_from_features(x: np.ndarray, y: np.ndarray) -> float:
@@ -414,16 +413,8 @@ def _kernel_score(score_fn, p, real, fake, bootstrap, seed) -> dict:
     with warnings.catch_warnings():  # its N warnings are in extra["warnings"] (engine output)
         warnings.simplefilter("ignore")
         out = score_fn(real["features"], fake, p)
-    row = {"value": out["value"], "std": None, "ci_low": None, "ci_high": None,
-           "extra": {**out.get("extra", {}), "n_real": real["n_videos"]}}
-    rng = bootstrap_rng(seed, p.name)
-    with warnings.catch_warnings():  # the N warnings were given once above
-        warnings.simplefilter("ignore")
-        vals = [score_fn(real["features"], fake[rng.integers(0, len(fake), len(fake))], p)["value"]
-                for _ in range(bootstrap)]
-    row["ci_low"], row["ci_high"] = percentile_ci(vals)
-    row["extra"]["bootstrap"] = bootstrap
-    return row
+        return _scored(p, out["value"], {**out.get("extra", {}), "n_real": real["n_videos"]},
+                       len(fake), bootstrap, seed, lambda i: score_fn(real["features"], fake[i], p)["value"])[0]
 
 
 FAMILIES: dict[str, Family] = {f.metric: f for f in (

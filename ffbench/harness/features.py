@@ -14,14 +14,13 @@ business (families.py).
 """
 from __future__ import annotations
 
-import json
 import logging
 import traceback
 from dataclasses import dataclass, field
 
 
 from .families import Family, family, weights_tag
-from .rundir import RunDir, atomic_write_json, atomic_write_npy, crash_point
+from .rundir import RunDir, atomic_write_json, atomic_write_npy, crash_point, read_json
 
 __all__ = ["FeatureSpec", "feature_specs", "build_extractor_for", "extract_features",
            "extractor_info", "device", "read_feature_info"]
@@ -206,4 +205,4 @@ def extract_features(rd: RunDir, items, spec: FeatureSpec, ext, config, *, progr
 
 def read_feature_info(rd: RunDir, key: str) -> dict:
     p = rd.root / "features" / f"{key}.json"
-    return json.loads(p.read_text(encoding="utf-8")) if p.is_file() else {}
+    return read_json(p) if p.is_file() else {}

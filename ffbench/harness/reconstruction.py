@@ -17,6 +17,9 @@ from collections.abc import Iterable, Iterator
 
 import torch
 
+from ..devices import resolve_device
+from ..fusionframes.unet import param_count
+
 __all__ = ["RECONSTRUCTION_METRICS", "TEMPORAL_LAYERS", "score_pairs", "decoder_reconstructions",
            "store_reconstruction"]
 
@@ -37,7 +40,7 @@ def score_pairs(pairs: Iterable, protocol, wanted=RECONSTRUCTION_METRICS, *, lpi
     from ..errors import FFBenchError
     from ..metrics import reconstruction as R
 
-    device = device or ("cuda" if torch.cuda.is_available() else "cpu")
+    device = resolve_device(device)
     metrics = {}
     for m in wanted:
         if m == "lpips":
@@ -123,7 +126,7 @@ def decoder_reconstructions(targets: Iterable, movq, variant: str) -> Iterator:
 def decoder_info(movq, variant: str, random_weights: bool) -> dict:
     return {"decoder": variant, "temporal_layers": TEMPORAL_LAYERS[variant],
             "finetune": "random weights" if random_weights else "released",
-            "params": int(sum(p.numel() for p in movq.decoder.parameters()))}
+            "params": int(param_count(movq.decoder))}
 
 
 def store_reconstruction(result: dict, *, model: str, dataset: str, db: str = "",

@@ -28,6 +28,7 @@ import numpy as np
 import torch
 
 from ..errors import FFBenchError
+from .extractors import check_extractor
 from .kernel import sample_warnings
 
 __all__ = ["FrameMetricError", "select_frames", "video_features", "features_of_videos", "score",
@@ -79,9 +80,7 @@ def select_frames(video: torch.Tensor, protocol, source="<tensor>") -> torch.Ten
 def video_features(video: torch.Tensor, extractor, protocol, source="<tensor>") -> np.ndarray:
     """float32 [n, 2048]: the protocol's frames of one video through the clean-fid extractor."""
     p = _protocol(protocol)
-    if extractor.name != p.extractor:
-        raise FrameMetricError(f"protocol {p.name} uses extractor {p.extractor!r}, got "
-                               f"{extractor.name!r}")
+    check_extractor(extractor, p, FrameMetricError)
     return extractor(select_frames(video, p, source)).numpy()
 
 

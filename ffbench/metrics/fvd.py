@@ -13,11 +13,11 @@ import torch
 from torchmetrics import Metric
 
 from .. import protocols as P
-from .extractors import ExtractorError, FeatureExtractor, build_extractor
+from .extractors import FeatureExtractor, build_extractor, check_extractor
 from .frechet import frechet_distance
 from .stats import GaussianStats, StatsError, _check_features, covariance_from_sums
 
-__all__ = ["FVD", "fvd", "fvd_from_features", "fvd_from_stats", "resolve_protocol"]
+__all__ = ["FVD", "fvd", "fvd_from_features", "fvd_from_stats", "resolve_protocol", "mark_updated"]
 
 
 def resolve_protocol(protocol, metric: str):
@@ -25,6 +25,13 @@ def resolve_protocol(protocol, metric: str):
     if p.metric != metric:
         raise StatsError(f"protocol {p.name!r} is a {p.metric} protocol, not {metric}")
     return p
+
+
+def mark_updated(metric: Metric) -> None:
+    """What torchmetrics' update() wrapper does (drop the cached compute() result, count the
+    update), for the feeding paths that are not `update` (features, probabilities, statistics)."""
+    metric._computed = None
+    metric._update_count += 1
 
 
 class FVD(Metric):
@@ -50,9 +57,7 @@ class FVD(Metric):
             extractor = build_extractor(self.protocol.extractor, weights_path, random_seed,
                                         resize=self.protocol.resize,
                                         resolution=self.protocol.resolution)
-        if extractor.name != self.protocol.extractor:
-            raise ExtractorError(f"protocol {self.protocol.name} uses extractor "
-                                 f"{self.protocol.extractor!r}, got {extractor.name!r}")
+        check_extractor(extractor, self.protocol)
         self.extractor = extractor
         self.method = method or self.protocol.sqrtm
         self.seed = seed
@@ -92,7 +97,7 @@ class FVD(Metric):
     def update_features(self, features: torch.Tensor, real: bool) -> None:
         """Accumulate precomputed features [N, D] (float32 cast first, as StyleGAN-V does)."""
         _check_features(features, self.extractor.feature_dim)
-        self._mark_updated()
+        mark_updated(self)
         role = "real" if real else "fake"
         x = features.detach().to(torch.float32).to(self.fake_sum.device, torch.float64)
         setattr(self, f"{role}_sum", getattr(self, f"{role}_sum") + x.sum(0))
@@ -106,13 +111,7 @@ class FVD(Metric):
         if int(self.real_n.item()) > 0:
             raise StatsError("real videos were already fed; set real statistics before update()")
         self.real_stats = stats
-        self._mark_updated()
-
-    def _mark_updated(self) -> None:
-        # update() is wrapped by torchmetrics to drop the cached compute() result; the other
-        # feeding paths must do the same
-        self._computed = None
-        self._update_count += 1
+        mark_updated(self)
 
     # --- results ---
     def _stats(self, role: str) -> GaussianStats:

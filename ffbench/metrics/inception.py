@@ -22,8 +22,8 @@ import numpy as np
 import torch
 from torchmetrics import Metric
 
-from .extractors import ExtractorError, FeatureExtractor, build_extractor
-from .fvd import resolve_protocol
+from .extractors import FeatureExtractor, build_extractor, check_extractor
+from .fvd import mark_updated, resolve_protocol
 from .stats import StatsError
 
 __all__ = ["InceptionScore", "inception_score", "inception_score_from_probs"]
@@ -102,9 +102,7 @@ class InceptionScore(Metric):
         self.protocol = resolve_protocol(protocol, "is")
         if extractor is None:
             extractor = build_extractor(self.protocol.extractor, weights_path, random_seed)
-        if extractor.name != self.protocol.extractor:
-            raise ExtractorError(f"protocol {self.protocol.name} uses extractor "
-                                 f"{self.protocol.extractor!r}, got {extractor.name!r}")
+        check_extractor(extractor, self.protocol)
         self.extractor = extractor
         self.add_state("probs", [], dist_reduce_fx="cat")
 
@@ -120,8 +118,7 @@ class InceptionScore(Metric):
         if probs.ndim != 2 or probs.shape[1] != self.extractor.feature_dim:
             raise StatsError(f"probabilities must be [N, {self.extractor.feature_dim}], "
                              f"got {tuple(probs.shape)}")
-        self._computed = None  # as torchmetrics' update() wrapper does
-        self._update_count += 1
+        mark_updated(self)
         self.probs.append(probs.detach().to(torch.float64))
 
     def compute(self) -> tuple[torch.Tensor, torch.Tensor]:

@@ -27,6 +27,7 @@ import torch
 
 from ..errors import FFBenchError
 from . import kernel
+from .extractors import check_extractor
 
 __all__ = ["JEDiError", "select_clip", "video_features", "features_of_videos", "score", "jedi"]
 
@@ -62,8 +63,7 @@ def select_clip(video: torch.Tensor, protocol, source="<tensor>") -> torch.Tenso
 
 
 def _check_extractor(extractor, p) -> None:
-    if extractor.name != p.extractor:
-        raise JEDiError(f"protocol {p.name} uses extractor {p.extractor!r}, got {extractor.name!r}")
+    check_extractor(extractor, p, JEDiError)
     if getattr(extractor, "pooling", p.pooling) != p.pooling:
         raise JEDiError(f"protocol {p.name} pools with {p.pooling!r}, the extractor with "
                         f"{extractor.pooling!r}")

@@ -143,9 +143,8 @@ def load_lpips(net: str | None = None, *, weights_path=None, random_backbone: bo
         from .. import weights
 
         name = _LPIPS_WEIGHTS[net]
-        file = weights.resolve(name, weights_path)
-        digest = weights.verify(name, file)
-        _load_backbone(model.net, torch.load(file, map_location="cpu", weights_only=True), str(file))
+        file, digest = weights.resolve_verified(name, weights_path)
+        _load_backbone(model.net, weights.load_torch_file(file), str(file))
     model.random_weights = random_backbone
     model.net_name = net
     model.weights_sha256 = digest
@@ -198,13 +197,9 @@ class _VideoPairMetric(Metric):
         raise NotImplementedError
 
     def _video_values(self, preds, target) -> torch.Tensor:
-        preds, target = check_video_pair(preds, target)
-        n, t = preds.shape[:2]
-        p, q = _frames_nchw(preds), _frames_nchw(target)
-        vals = torch.cat([self._per_frame(p[i:i + self.frame_batch_size], q[i:i + self.frame_batch_size])
-                          .reshape(-1).double() for i in range(0, p.shape[0], self.frame_batch_size)])
+        vals = _frame_values(self._per_frame, preds, target, self.frame_batch_size)
         self._after_frames(vals)
-        return vals.reshape(n, t).mean(dim=1)
+        return vals.mean(dim=1)
 
     def _after_frames(self, vals: torch.Tensor) -> None:
         pass
@@ -289,13 +284,19 @@ class VideoLPIPS(_VideoPairMetric):
 
 # --- functional twins ------------------------------------------------------------------------
 
-def _functional(per_frame: Callable, preds, target, reduction: str, batch: int = 64) -> torch.Tensor:
+def _frame_values(per_frame: Callable, preds, target, batch: int) -> torch.Tensor:
+    """float64 [N, T]: per_frame(pred frames, target frames) of each frame pair, `batch` frames
+    at a time (the one frame loop of the metric classes and their functional twins)."""
     preds, target = check_video_pair(preds, target)
     n, t = preds.shape[:2]
     p, q = _frames_nchw(preds), _frames_nchw(target)
     vals = torch.cat([per_frame(p[i:i + batch], q[i:i + batch]).reshape(-1).double()
                       for i in range(0, p.shape[0], batch)])
-    per_video = vals.reshape(n, t).mean(dim=1)
+    return vals.reshape(n, t)
+
+
+def _functional(per_frame: Callable, preds, target, reduction: str, batch: int = 64) -> torch.Tensor:
+    per_video = _frame_values(per_frame, preds, target, batch).mean(dim=1)
     if reduction == "none":
         return per_video
     if reduction != "mean":

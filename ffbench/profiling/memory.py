@@ -10,13 +10,11 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from ..fusionframes.unet import param_count
+
 __all__ = ["DTYPES", "param_count", "buffer_count", "weight_bytes", "memory_summary"]
 
 DTYPES = {"fp32": torch.float32, "fp16": torch.float16, "bf16": torch.bfloat16}
-
-
-def param_count(module: nn.Module) -> int:
-    return sum(p.numel() for p in module.parameters())
 
 
 def buffer_count(module: nn.Module) -> int:

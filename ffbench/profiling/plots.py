@@ -22,22 +22,30 @@ def interp_mfi_ratio(df) -> "object":
     return tot.reset_index()
 
 
+def _pyplot():
+    """matplotlib.pyplot on the Agg backend (headless: profiles are drawn on servers)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
 def _save(fig, stem: Path) -> list[Path]:
+    """STEM.png and STEM.svg (atomic writes), then the figure is closed."""
     out = []
     for ext in ("png", "svg"):
         path = stem.with_suffix(f".{ext}")
         with atomic_path(path) as tmp:
             fig.savefig(tmp, dpi=120, bbox_inches="tight", format=ext)
         out.append(path)
+    _pyplot().close(fig)
     return out
 
 
 def plot_interp_vs_mfi(df, stem: Path) -> list[Path]:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
+    plt = _pyplot()
     r = interp_mfi_ratio(df)
     fig, ax = plt.subplots(figsize=(6, 4))
     if len(r):
@@ -50,17 +58,11 @@ def plot_interp_vs_mfi(df, stem: Path) -> list[Path]:
     ax.set_ylabel("interpolation TFLOPs per video")
     ax.set_title("Interpolation vs masked-frame interpolation")
     ax.legend(fontsize=7)
-    paths = _save(fig, stem)
-    plt.close(fig)
-    return paths
+    return _save(fig, stem)
 
 
 def plot_stage_flops(df, stem: Path) -> list[Path]:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
+    plt = _pyplot()
     pipe = df[df["stage"] == "pipeline"]
     parts = [c for c in ("flops_text_encoder", "flops_keyframes", "flops_interpolation", "flops_mfi",
                          "flops_decoder") if c in pipe.columns]
@@ -76,6 +78,4 @@ def plot_stage_flops(df, stem: Path) -> list[Path]:
     ax.set_ylabel("TFLOPs per video")
     ax.set_title("FLOPs per stage")
     ax.legend(fontsize=7)
-    paths = _save(fig, stem)
-    plt.close(fig)
-    return paths
+    return _save(fig, stem)

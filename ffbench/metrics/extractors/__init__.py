@@ -5,10 +5,10 @@
 """
 from __future__ import annotations
 
-from .base import ExtractorError, FeatureExtractor, check_videos
+from .base import ExtractorError, FeatureExtractor, check_extractor, check_videos
 
 __all__ = ["register", "get_extractor", "build_extractor", "names", "ExtractorError",
-           "FeatureExtractor", "check_videos"]
+           "FeatureExtractor", "check_extractor", "check_videos"]
 
 _REGISTRY: dict[str, type[FeatureExtractor]] = {}
 _builtins_loaded = False

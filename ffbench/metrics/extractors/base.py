@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import torch
 
+from ...devices import resolve_device
 from ...errors import FFBenchError
 
-__all__ = ["ExtractorError", "FeatureExtractor", "check_videos", "default_device", "script_quietly",
-           "jit_load_quietly"]
+__all__ = ["ExtractorError", "FeatureExtractor", "check_videos", "check_extractor", "script_quietly",
+           "load_torchscript"]
 
 
 def signal_preserving_init(model: torch.nn.Module, last_layer_gain: float = 1.0) -> torch.nn.Module:
@@ -52,17 +53,23 @@ def script_quietly(module: torch.nn.Module):
         return torch.jit.script(module)
 
 
-def jit_load_quietly(path, map_location=None):
-    """torch.jit.load without its deprecation warning (the reference files are TorchScript)."""
+def load_torchscript(weights_name: str, path=None, device=None):
+    """(module, sha256) of the TorchScript reference file `weights_name` (an `ffbench.weights`
+    key; `path` or the resolved location, verified), loaded onto `device` (CPU when None),
+    without torch.jit.load's deprecation warning. An unreadable file is an ExtractorError naming
+    it (shared by the I3D, C3D and clean-fid TorchScript extractors)."""
     import warnings
 
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", FutureWarning)
-        return torch.jit.load(str(path), map_location=map_location)
+    from ... import weights as W
 
-
-def default_device() -> torch.device:
-    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    p, digest = W.resolve_verified(weights_name, path)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", FutureWarning)
+            module = torch.jit.load(str(p), map_location=device or "cpu")
+    except Exception as e:  # noqa: BLE001 - any unreadable file is a user-facing error
+        raise ExtractorError(f"{p}: cannot load as a TorchScript archive ({e})") from e
+    return module, digest
 
 
 def check_videos(videos, name: str, min_frames: int = 1, exact_frames: int | None = None) -> None:
@@ -95,6 +102,14 @@ def check_videos(videos, name: str, min_frames: int = 1, exact_frames: int | Non
         raise ExtractorError(f"{name}: needs exactly {exact_frames} frames per video, got {t}")
 
 
+def check_extractor(extractor, protocol, error=ExtractorError) -> None:
+    """The network `protocol` names, or `error` naming both: features of another network would
+    give a number under the wrong protocol (FVD, IS, frame FID/KID, JEDi)."""
+    if extractor.name != protocol.extractor:
+        raise error(f"protocol {protocol.name} uses extractor {protocol.extractor!r}, got "
+                    f"{extractor.name!r}")
+
+
 class FeatureExtractor:
     """Base class: subclasses set the class attributes and implement `_features`.
 
@@ -112,7 +127,7 @@ class FeatureExtractor:
     def __init__(self, *, weights_sha256: str | None, random_weights: bool, device=None):
         self.weights_sha256 = weights_sha256
         self.random_weights = bool(random_weights)
-        self.device = torch.device(device) if device is not None else default_device()
+        self.device = resolve_device(device)
 
     # --- constructors (subclasses implement) ---
     @classmethod
@@ -129,7 +144,11 @@ class FeatureExtractor:
         raise NotImplementedError
 
     def to(self, device) -> "FeatureExtractor":
+        """Move the extractor and its network (`module`: TorchScript, or `model`: nn.Module)."""
         self.device = torch.device(device)
+        for attr in ("module", "model"):
+            if getattr(self, attr, None) is not None:
+                getattr(self, attr).to(self.device)
         return self
 
     def describe(self) -> dict:

@@ -21,7 +21,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from .base import (ExtractorError, FeatureExtractor, jit_load_quietly, script_quietly,
+from .base import (ExtractorError, FeatureExtractor, load_torchscript, script_quietly,
                    signal_preserving_init)
 
 __all__ = ["C3DUCF101", "C3DTorchScriptExtractor", "C3DTGAN2Extractor", "C3D_FRAMES",
@@ -134,15 +134,8 @@ class C3DTorchScriptExtractor(FeatureExtractor):
 
     @classmethod
     def from_weights(cls, path=None, device=None, **options) -> "C3DTorchScriptExtractor":
-        from ... import weights as W
-
         _no_options(cls.name, options)
-        p = W.resolve(cls.weights, path)
-        digest = W.verify(cls.weights, p)
-        try:
-            module = jit_load_quietly(p, map_location=device or "cpu")
-        except Exception as e:  # noqa: BLE001
-            raise ExtractorError(f"{p}: cannot load as a TorchScript archive ({e})") from e
+        module, digest = load_torchscript(cls.weights, path, device)
         return cls(module, weights_sha256=digest, random_weights=False, device=device)
 
     @classmethod
@@ -157,11 +150,6 @@ class C3DTorchScriptExtractor(FeatureExtractor):
     def _features(self, videos: torch.Tensor) -> torch.Tensor:
         with torch.jit.optimized_execution(not self.random_weights):  # see I3DTorchScriptExtractor
             return self.module(videos.permute(0, 4, 1, 2, 3).contiguous())
-
-    def to(self, device):
-        super().to(device)
-        self.module.to(self.device)
-        return self
 
 
 class C3DTGAN2Extractor(FeatureExtractor):
@@ -183,8 +171,7 @@ class C3DTGAN2Extractor(FeatureExtractor):
         from ... import weights as W
 
         _no_options(cls.name, options)
-        p = W.resolve(cls.weights, path)
-        digest = W.verify(cls.weights, p)
+        p, digest = W.resolve_verified(cls.weights, path)
         if mean_path is None:  # mean2.npz: next to the weights, else through the registry
             beside = Path(p).with_name(W.get("c3d_ucf101_mean").filename)
             mean_path = beside if beside.exists() else W.resolve("c3d_ucf101_mean")
@@ -202,11 +189,6 @@ class C3DTGAN2Extractor(FeatureExtractor):
 
     def _features(self, videos: torch.Tensor) -> torch.Tensor:
         return self.model(videos.permute(0, 4, 1, 2, 3).float() / 127.5 - 1.0)
-
-    def to(self, device):
-        super().to(device)
-        self.model.to(self.device)
-        return self
 
 
 # C3D's input is pixel values minus the clip mean (TGAN2), O(100): scale the random output layer

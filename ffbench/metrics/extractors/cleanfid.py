@@ -32,7 +32,7 @@ import numpy as np
 import torch
 import torch.nn as nn
 
-from .base import ExtractorError, default_device, jit_load_quietly, script_quietly
+from .base import ExtractorError, FeatureExtractor, load_torchscript, script_quietly
 
 __all__ = ["CleanFIDInceptionExtractor", "CleanFIDInceptionStandIn", "clean_resizer",
            "CLEAN_SIZE", "FEATURE_DIM"]
@@ -79,8 +79,11 @@ class CleanFIDInceptionStandIn(nn.Module):
         return self.layers((x - 128.0) / 128.0)
 
 
-class CleanFIDInceptionExtractor:
-    """`inception-cleanfid`: frames uint8 -> clean-fid features float32 [F, 2048]."""
+class CleanFIDInceptionExtractor(FeatureExtractor):
+    """`inception-cleanfid`: frames uint8 -> clean-fid features float32 [F, 2048].
+
+    A `FeatureExtractor` for its weights, device and description; its input is frames, not
+    videos, so it has its own `__call__`."""
 
     name = "inception-cleanfid"
     feature_dim = FEATURE_DIM
@@ -95,9 +98,7 @@ class CleanFIDInceptionExtractor:
         if resize != "clean" or int(resolution) != CLEAN_SIZE:
             raise ExtractorError(f"{self.name}: only clean-fid's 'clean' resize to {CLEAN_SIZE} "
                                  f"is implemented, got resize={resize!r}, resolution={resolution}")
-        self.weights_sha256 = weights_sha256
-        self.random_weights = bool(random_weights)
-        self.device = torch.device(device) if device is not None else default_device()
+        super().__init__(weights_sha256=weights_sha256, random_weights=random_weights, device=device)
         if not hasattr(module, "layers"):
             raise ExtractorError(f"{self.name}: the TorchScript module has no `layers` submodule; "
                                  "not clean-fid's inception-2015-12-05.pt")
@@ -110,15 +111,7 @@ class CleanFIDInceptionExtractor:
     @classmethod
     def from_weights(cls, path=None, **options) -> "CleanFIDInceptionExtractor":
         """Load the real file through ffbench.weights (WeightsMissing names it when absent)."""
-        from ... import weights as W
-
-        p = W.resolve(cls.weights, path)
-        digest = W.verify(cls.weights, p)
-        device = options.get("device")
-        try:
-            module = jit_load_quietly(p, map_location=torch.device(device) if device else "cpu")
-        except Exception as e:  # noqa: BLE001 - any unreadable file is a user-facing error
-            raise ExtractorError(f"{p}: cannot load as a TorchScript archive ({e})") from e
+        module, digest = load_torchscript(cls.weights, path, options.get("device"))
         return cls(module, weights_sha256=digest, random_weights=False, **options)
 
     @classmethod
@@ -172,16 +165,3 @@ class CleanFIDInceptionExtractor:
                                  f"{int((~torch.isfinite(feats)).any(1).sum())} frames; "
                                  "check the weights file and the input")
         return feats
-
-    def to(self, device) -> "CleanFIDInceptionExtractor":
-        self.device = torch.device(device)
-        self.module.to(self.device)
-        return self
-
-    def describe(self) -> dict:
-        return {"extractor": self.name, "feature_dim": self.feature_dim, "weights": self.weights,
-                "weights_sha256": self.weights_sha256, "random_weights": self.random_weights}
-
-    def __repr__(self) -> str:
-        tag = "random" if self.random_weights else (self.weights_sha256 or "?")[:12]
-        return f"{type(self).__name__}({self.name!r}, weights={tag}, device={self.device})"

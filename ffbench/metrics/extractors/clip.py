@@ -20,6 +20,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ...devices import resolve_device
 from .clip_preprocess import pil_preprocess, pillow_version, resized_size
 
 __all__ = ["CLIPExtractor", "clip_preprocess", "resized_size", "TINY_CONFIG"]
@@ -96,9 +97,8 @@ class CLIPExtractor(nn.Module):
         from ... import protocols, weights
 
         proto = protocols.get(protocol) if isinstance(protocol, str) else protocol
-        file = weights.resolve(proto.weights, path)
-        digest = weights.verify(proto.weights, file)
-        device = device or ("cuda" if torch.cuda.is_available() else "cpu")
+        file, digest = weights.resolve_verified(proto.weights, path)
+        device = resolve_device(device)
         model, _ = _import_clip().load(str(file), device=device, jit=False)
         return cls(model, proto.backbone, random_weights=False, weights_sha256=digest,
                    weights_path=str(file), image_size=proto.image_size,

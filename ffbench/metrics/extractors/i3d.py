@@ -33,7 +33,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from .base import (ExtractorError, FeatureExtractor, jit_load_quietly, script_quietly,
+from .base import (ExtractorError, FeatureExtractor, load_torchscript, script_quietly,
                    signal_preserving_init)
 
 __all__ = ["InceptionI3d", "I3D400Extractor", "I3DTorchScriptExtractor", "TorchScriptI3DStandIn",
@@ -107,7 +107,6 @@ class Unit3D(nn.Module):
         self.kernel = list(kernel)
         self.stride = list(stride)
         self.relu = relu
-        self.use_bn = batch_norm
         self.conv3d = nn.Conv3d(cin, cout, self.kernel, self.stride, padding=0, bias=bias)
         self.bn = nn.BatchNorm3d(cout, eps=BN_EPS, momentum=BN_MOMENTUM) if batch_norm else nn.Identity()
 
@@ -216,21 +215,14 @@ class I3D400Extractor(FeatureExtractor):
     def from_weights(cls, path=None, **options) -> "I3D400Extractor":
         from ... import weights as W
 
-        p = W.resolve(cls.weights, path)
-        digest = W.verify(cls.weights, p)
-        try:
-            state = torch.load(p, map_location="cpu", weights_only=True)
-        except Exception as e:  # noqa: BLE001 - any unreadable file is a user-facing error
-            raise ExtractorError(f"{p}: cannot load as a state_dict ({e})") from e
+        p, digest = W.resolve_verified(cls.weights, path)
+        state = W.load_torch_file(p, ExtractorError)
         if isinstance(state, dict) and "state_dict" in state and isinstance(state["state_dict"], dict):
             state = state["state_dict"]
         model = InceptionI3d(400)
-        missing, unexpected = _diff_keys(model.state_dict(), state)
-        if missing or unexpected:
-            raise ExtractorError(
-                f"{p}: not an InceptionI3d(400) state_dict; missing {missing[:5]}"
-                f"{'...' if len(missing) > 5 else ''}, unexpected {unexpected[:5]}"
-                f"{'...' if len(unexpected) > 5 else ''}")
+        problems = W.state_dict_problems(model, state)
+        if problems:
+            raise ExtractorError(f"{p}: not an InceptionI3d(400) state_dict; {problems}")
         model.load_state_dict(state, strict=True)
         return cls(model, weights_sha256=digest, random_weights=False, **options)
 
@@ -263,19 +255,6 @@ class I3D400Extractor(FeatureExtractor):
 
     def _features(self, videos: torch.Tensor) -> torch.Tensor:
         return self.model(self.preprocess(videos).contiguous())
-
-    def to(self, device):
-        super().to(device)
-        self.model.to(self.device)
-        return self
-
-
-def _diff_keys(expected: dict, got: dict) -> tuple[list, list]:
-    missing = [k for k in expected if k not in got]
-    unexpected = [k for k in got if k not in expected]
-    wrong = [f"{k} {tuple(got[k].shape)}!={tuple(v.shape)}" for k, v in expected.items()
-             if k in got and tuple(got[k].shape) != tuple(v.shape)]
-    return missing + wrong, unexpected
 
 
 class TorchScriptI3DStandIn(nn.Module):
@@ -325,16 +304,8 @@ class I3DTorchScriptExtractor(FeatureExtractor):
 
     @classmethod
     def from_weights(cls, path=None, **options) -> "I3DTorchScriptExtractor":
-        from ... import weights as W
-
-        p = W.resolve(cls.weights, path)
-        digest = W.verify(cls.weights, p)
         device = options.pop("device", None)
-        dev = torch.device(device) if device is not None else None
-        try:
-            module = jit_load_quietly(p, map_location=dev or "cpu")
-        except Exception as e:  # noqa: BLE001
-            raise ExtractorError(f"{p}: cannot load as a TorchScript archive ({e})") from e
+        module, digest = load_torchscript(cls.weights, path, device)
         return cls(module, weights_sha256=digest, random_weights=False, device=device, **options)
 
     @classmethod
@@ -351,8 +322,3 @@ class I3DTorchScriptExtractor(FeatureExtractor):
         # the profiling executor's warm-up costs seconds per new shape: pointless for stand-ins
         with torch.jit.optimized_execution(not self.random_weights):
             return self.module(x=x, **self.detector_kwargs)
-
-    def to(self, device):
-        super().to(device)
-        self.module.to(self.device)
-        return self

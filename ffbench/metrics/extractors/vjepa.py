@@ -96,8 +96,7 @@ class VJEPA2Extractor(FeatureExtractor):
 
         from ... import weights as W
 
-        p = W.resolve(cls.weights, path)
-        digest = W.verify(cls.weights, p)
+        p, digest = W.resolve_verified(cls.weights, path)
         try:
             with _quiet_transformers():
                 config = AutoConfig.from_pretrained(p, local_files_only=True)
@@ -150,8 +149,3 @@ class VJEPA2Extractor(FeatureExtractor):
     def describe(self) -> dict:
         return {**super().describe(), "pooling": self.pooling,
                 "crop_size": int(self.model.config.crop_size)}
-
-    def to(self, device):
-        super().to(device)
-        self.model.to(self.device)
-        return self
