@@ -352,9 +352,12 @@ class ResultsStore:
     def leaderboard(self, dataset: str | None = None):
         """One row per (model, dataset): the latest run's score for each metric@protocol.
 
-        A column is keyed by protocol *name*; if rows in one column were computed under
-        different protocol hashes (the protocol changed between ffbench versions), the column
-        splits into one per hash so incomparable numbers never share a column.
+        A column is keyed by protocol *hash*: it is headed by the protocol's name alone only
+        when its numbers were made under the hash that name has in this ffbench (the registry,
+        ffbench.protocols); a number made under any other hash (an older definition, a smoke
+        test's smaller detector via `resolution`) is headed `name [hash8]`, so a column never
+        mixes incomparable numbers nor passes a variant off as the standard protocol. `run_id`
+        lists every run a row's numbers come from.
         """
         import pandas as pd
 
@@ -365,17 +368,26 @@ class ResultsStore:
             return pd.DataFrame(columns=["model", "dataset"])
         df = df.sort_values("created_at")
         # a number is marked when its extractor or the generator had random weights
-        df["random_weights"] = df["random_weights"].astype(bool) | df["run_random_weights"].astype(bool)
-        hashes_per_protocol = df.groupby("protocol")["protocol_hash"].nunique()
-        df["column"] = [
-            p if hashes_per_protocol[p] == 1 else f"{p} [{h[:8]}]"
-            for p, h in zip(df["protocol"], df["protocol_hash"])
-        ]
+        df["random_weights"] = [random_weights_of(run, [{"random_weights": score}]) for run, score
+                                in zip(df["run_random_weights"], df["random_weights"])]
+        df["column"] = [p if h == _registry_hash(p) else f"{p} [{h[:8]}]"
+                        for p, h in zip(df["protocol"], df["protocol_hash"])]
         latest = df.groupby(["model", "dataset", "column"]).tail(1)
         table = latest.pivot(index=["model", "dataset"], columns="column", values="value")
         flags = latest.groupby(["model", "dataset"]).agg(
-            n=("n", "max"), random_weights=("random_weights", "max"), run_id=("run_id", "last"))
+            n=("n", "max"), random_weights=("random_weights", "max"),
+            run_id=("run_id", lambda ids: ", ".join(dict.fromkeys(ids))))
         return table.join(flags).reset_index()
+
+
+def _registry_hash(name: str) -> str | None:
+    """The hash protocol `name` has in this ffbench, or None when it is not registered."""
+    from . import protocols
+
+    try:
+        return protocols.get(name).hash
+    except (KeyError, ValueError, FFBenchError):
+        return None
 
 
 def _lock_key(text: str) -> int:

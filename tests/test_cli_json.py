@@ -92,13 +92,14 @@ def test_protocols_list_json_has_full_hashes(capsys):
 
 
 def test_leaderboard_json_flag_and_escaped_markdown(tmp_path, capsys):
+    from ffbench.protocols import get
     from ffbench.store import ResultsStore, RunRecord, ScoreRecord
 
     db = tmp_path / "r.db"
     store = ResultsStore(db)
     store.add_run(RunRecord(run_id="r1", model="<script>alert(1)</script>|x", dataset="demo",
                             n_samples=2, random_weights=True, created_at="2026-01-01T00:00:00"),
-                  [ScoreRecord(metric="fvd", protocol="fvd@videogpt", protocol_hash="5" * 64,
+                  [ScoreRecord(metric="fvd", protocol="fvd@videogpt", protocol_hash=get("fvd@videogpt").hash,
                                value=812.5, n=2, weights_sha256="random-seed-0")])
     assert main(["leaderboard", "--db", str(db), "--json"]) == 0
     rows = json.loads(capsys.readouterr().out)

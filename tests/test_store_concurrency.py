@@ -53,10 +53,12 @@ def _run(run_id, model, created):
 
 
 def _scores(value):
-    return [ScoreRecord(metric="fvd", protocol="fvd@stylegan-v-2048x16", protocol_hash="a" * 64,
-                        value=value, n=4),
-            ScoreRecord(metric="clipsim", protocol="clipsim@vit-b-32", protocol_hash="b" * 64,
-                        value=value / 1000, n=4)]
+    from ffbench.protocols import get
+
+    return [ScoreRecord(metric="fvd", protocol="fvd@stylegan-v-2048x16",
+                        protocol_hash=get("fvd@stylegan-v-2048x16").hash, value=value, n=4),
+            ScoreRecord(metric="clipsim", protocol="clipsim@vit-b-32",
+                        protocol_hash=get("clipsim@vit-b-32").hash, value=value / 1000, n=4)]
 
 
 def _value(worker, i):
