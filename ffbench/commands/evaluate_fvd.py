@@ -59,12 +59,15 @@ def run_is(args) -> int:
     from ..protocols import get
 
     proto = get(args.protocol)
-    needed = proto.videos_needed if proto.samples_per_split else max(2, proto.splits)
+    from ..metrics.inception import min_videos
+
+    needed = proto.videos_needed if proto.samples_per_split else min_videos(proto.splits)
     why = (f" ({proto.splits} loops of {proto.samples_per_split} fresh samples, as TGAN2's script)"
            if proto.samples_per_split else f" for {proto.splits} splits")
     config = folder_config(args, args.protocol, fake=args.fake)
     results = evaluate_folder(config, limit=proto.videos_needed, quiet=args.quiet or args.json,
                               min_videos=(needed, f"{proto.name} needs at least {needed}{why}"))
     r = score_result(results)
-    value = "not computed" if r["value"] is None else f"{r['value']:.4f} ± {r['std']:.4f}"
+    ci = "" if r.get("ci_low") is None else f"; 95% CI {r['ci_low']:.4f}-{r['ci_high']:.4f}"
+    value = "not computed" if r["value"] is None else f"{r['value']:.4f} (std over splits {r['std']:.4f}{ci})"
     return emit_result(args, r, f"IS ({r['protocol']} {r['protocol_hash'][:12]}, {r['n_fake']} videos): {value}")

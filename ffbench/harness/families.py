@@ -192,7 +192,7 @@ class ISFamily(Family):
         return _slug(f"{p.extractor}-{p.num_frames}f-{p.clip}")
 
     def score(self, p, arrays, *, real=None, bootstrap=0, seed=0) -> dict:
-        from ..metrics.inception import inception_score_from_probs
+        from ..metrics.inception import inception_score_from_probs, single_video_splits
 
         if not arrays:
             raise ConfigError("IS needs generated videos, got none")
@@ -203,9 +203,12 @@ class ISFamily(Family):
                                               p.samples_per_split or None)
 
         mean, std = score(probs)
-        return _scored(p, mean, {"splits": p.splits, "split_rule": p.split_rule}, len(probs),
-                       bootstrap or self.resamples, seed, lambda i: score(probs[i])[0],
-                       std=std)[0]
+        extra = {"splits": p.splits, "split_rule": p.split_rule}
+        if single := single_video_splits(len(probs), p.splits):
+            extra["warnings"] = [f"{single} of the {p.splits} splits hold one video, and a split of "
+                                 f"one video scores exactly 1: use at least {2 * p.splits} videos"]
+        return _scored(p, mean, extra, len(probs), bootstrap or self.resamples, seed,
+                       lambda i: score(probs[i])[0], std=std)[0]
 
 
 class CLIPSIMFamily(Family):

@@ -26,7 +26,8 @@ from .extractors import FeatureExtractor, build_extractor, check_extractor
 from .fvd import mark_updated, resolve_protocol
 from .stats import StatsError
 
-__all__ = ["InceptionScore", "inception_score", "inception_score_from_probs"]
+__all__ = ["InceptionScore", "inception_score", "inception_score_from_probs", "min_videos",
+           "single_video_splits"]
 
 
 def _split_scores(p: np.ndarray, splits: int) -> np.ndarray:
@@ -39,6 +40,18 @@ def _split_scores(p: np.ndarray, splits: int) -> np.ndarray:
             kl = np.where(part > 0, part * (np.log(part) - log_marginal), 0)
         scores.append(np.exp(np.mean(np.sum(kl, axis=1))))
     return np.asarray(scores)
+
+
+def min_videos(splits: int) -> int:
+    """Fewest videos a `splits`-split IS can score: one more than the splits, because a split of
+    one video has marginal = its own prediction, KL 0 and score exactly 1 (with `splits` videos
+    the IS is 1 by construction); 2 for a single split."""
+    return max(2, splits + 1) if splits > 1 else 2
+
+
+def single_video_splits(n: int, splits: int) -> int:
+    """How many of the splits of `n` videos (StyleGAN-V's contiguous split) hold one video."""
+    return sum((i + 1) * n // splits - i * n // splits == 1 for i in range(splits))
 
 
 def inception_score_from_probs(probs, splits: int = 10, split_rule: str = "stylegan-v",
@@ -68,9 +81,10 @@ def inception_score_from_probs(probs, splits: int = 10, split_rule: str = "style
                              f"(probability rows), got {n}")
     elif samples_per_split:
         raise StatsError(f"samples_per_split applies to the tgan2 split rule, not {split_rule!r}")
-    if n < max(2, splits):
-        raise StatsError(f"Inception Score with {splits} splits needs at least {max(2, splits)} "
-                         f"videos, got {n}")
+    if n < min_videos(splits):
+        raise StatsError(f"Inception Score with {splits} splits needs at least {min_videos(splits)} "
+                         f"videos, got {n}" + (" (with one video per split every split scores "
+                                               "exactly 1, whatever the videos)" if n == splits else ""))
     if split_rule == "stylegan-v":
         p = probs.astype(np.float32)  # copy; the shuffle is in place
         np.random.RandomState(shuffle_seed).shuffle(p)

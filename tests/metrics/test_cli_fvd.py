@@ -101,7 +101,7 @@ def test_errors_are_clean(dirs, capsys, cli):
     err = capsys.readouterr().err
     assert "no usable real videos" in err and "s.npy" in err
     proc = cli("evaluate", "is", "--fake", dirs / "fake", "--random-weights", "--no-store")
-    assert proc.returncode == 2 and "needs at least 10 for 10 splits" in proc.stderr
+    assert proc.returncode == 2 and "needs at least 11 for 10 splits" in proc.stderr
     assert "Traceback" not in proc.stderr
     # TGAN2's IS scores 10 loops of 2048 fresh videos: the CLI asks for all 20480, before any network
     assert main(["evaluate", "is", "--fake", str(dirs / "fake"), "--protocol", "is@c3d-ucf101-tgan2",

@@ -86,7 +86,7 @@ def test_tgan2_protocol_scores_ten_loops_of_n_fresh_samples():
 
 
 def test_errors():
-    with pytest.raises(StatsError, match="at least 10 videos"):
+    with pytest.raises(StatsError, match="at least 11 videos"):
         inception_score_from_probs(np.full((9, 101), 1 / 101), 10)
     with pytest.raises(StatsError, match="NaN"):
         inception_score_from_probs(np.full((20, 101), np.nan), 10)
@@ -109,9 +109,9 @@ def test_metric_with_random_c3d_torchscript(c3d):
     probs = m.probs[0]
     assert probs.shape == (1, 101) and c3d.random_weights
     torch.testing.assert_close(probs.sum(1), torch.ones(1, dtype=torch.float64), rtol=0, atol=1e-5)
-    m.update_probs(torch.full((9, 101), 1 / 101, dtype=torch.float64))
+    m.update_probs(torch.full((10, 101), 1 / 101, dtype=torch.float64))
     mean, std = m.compute()
-    ref = inception_score_from_probs(torch.cat([probs.double(), torch.full((9, 101), 1 / 101,
+    ref = inception_score_from_probs(torch.cat([probs.double(), torch.full((10, 101), 1 / 101,
                                                                            dtype=torch.float64)]), 10)
     assert (float(mean), float(std)) == pytest.approx(ref, rel=1e-6)
     assert m.details()["random_weights"] is True
@@ -142,3 +142,23 @@ def test_tgan2_chainer_layout_loads(tmp_path):
     np.savez(tmp_path / "bad.npz", **arrays)
     with pytest.raises(ExtractorError, match="fc8/b"):
         load_chainer_npz(C3DUCF101(fc_dim=16), tmp_path / "bad.npz")
+
+
+def test_a_split_of_one_video_is_refused_or_warned():
+    """With one video per split every split scores exactly 1 (marginal = the video's own
+    prediction): `splits` videos are refused, fewer than 2 per split carry a warning."""
+    from ffbench.harness.families import FAMILIES
+    from ffbench.metrics.inception import min_videos, single_video_splits
+    from ffbench.protocols import get
+
+    rng = np.random.default_rng(0)
+    probs = rng.dirichlet(np.ones(101), size=12)
+    with pytest.raises(StatsError, match="needs at least 11 videos, got 10.*scores exactly 1"):
+        inception_score_from_probs(probs[:10], 10)
+    assert min_videos(10) == 11 and min_videos(1) == 2
+    assert single_video_splits(12, 10) == 8 and single_video_splits(20, 10) == 0
+    p = get("is@c3d-ucf101")
+    row = FAMILIES["is"].score(p, list(probs), bootstrap=5)
+    assert any("8 of the 10 splits hold one video" in w for w in row["extra"]["warnings"])
+    row = FAMILIES["is"].score(p, list(rng.dirichlet(np.ones(101), size=20)), bootstrap=5)
+    assert "warnings" not in row["extra"]

@@ -118,14 +118,14 @@ def test_a_harness_run_reads_the_same_from_its_folder_and_from_its_store(tmp_pat
 
     db = tmp_path / "results.db"
     run_dir = tmp_path / "run"
-    in_process(base_config(run_dir, n=10, metrics=["is@c3d-ucf101"], db=str(db)))
+    in_process(base_config(run_dir, n=12, metrics=["is@c3d-ucf101"], db=str(db)))
     with caplog.at_level(logging.WARNING):
         runs, scores, infos = collect([run_dir], str(db))
     assert not [r for r in caplog.records if r.levelno >= logging.WARNING]
     s_runs, s_scores = ResultsStore(db, read_only=True).runs(), ResultsStore(db).scores()
     assert len(runs) == 1 and runs.equals(s_runs)  # the --db copy was taken once (the folder's)
     assert scores.drop(columns="id").equals(s_scores.drop(columns="id"))
-    assert infos[0].random_weights and len(infos[0].samples) == 10
+    assert infos[0].random_weights and len(infos[0].samples) == 12
     build_report([run_dir], tmp_path / "dirs", "md,csv")
     build_report([], tmp_path / "db", "md,csv", store=str(db))
     assert _tables(tmp_path / "dirs") == _tables(tmp_path / "db")
