@@ -14,6 +14,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from . import _generate_fusionframes
+from ..progress import add_quiet_flag
 from ._util import add_command, print_json
 
 def register(subparsers) -> None:
@@ -38,7 +39,7 @@ def register(subparsers) -> None:
                    help="override the model's fps; for fusionframes also a mode: low (keyframes, "
                         "2 fps), medium (one interpolation pass, 8 fps), high (two passes, 30 fps)")
     p.add_argument("--json", action="store_true", help="print the run summary as JSON")
-    p.add_argument("--quiet", action="store_true", help="no progress bars")
+    add_quiet_flag(p)
     _generate_fusionframes.add_options(p)
 
 

@@ -1,0 +1,131 @@
+"""What the README promises about every command, checked over every command the parser has
+(issue #16), so a command added later cannot miss it:
+
+- "Every command has `--help` and `-q/--quiet`";
+- "Every command's result lands in the results store (`--no-store` to skip; `--db URL`)";
+- an unrecognised option is reported with the command's own usage, and a misspelt choice gets
+  a "Did you mean".
+"""
+from __future__ import annotations
+
+import argparse
+
+import pytest
+
+from ffbench.cli import build_parser, leaf_parsers, main
+
+LEAVES = dict(leaf_parsers(build_parser()))
+# commands that only read a results store (`--db` without writing to it)
+STORE_READERS = {("report",), ("leaderboard",)}
+# commands known to write their result to the store (the walk below must find each of them)
+STORE_WRITERS = {("run",), ("evaluate", "fvd"), ("evaluate", "is"), ("evaluate", "clipsim"),
+                 ("evaluate", "kvd"), ("evaluate", "fid"), ("evaluate", "kid"),
+                 ("evaluate", "jedi"), ("evaluate", "reconstruction")}
+
+
+def _required_args(parser: argparse.ArgumentParser) -> list[str]:
+    """Values for the parser's required positionals and options (any string parses)."""
+    argv: list[str] = []
+    for a in parser._actions:  # noqa: SLF001
+        if a.option_strings:
+            if a.required:
+                argv += [a.option_strings[-1], _value(a)]
+        elif a.nargs not in ("?", "*", argparse.REMAINDER) and not isinstance(a, argparse._SubParsersAction):  # noqa: SLF001
+            argv += [_value(a)] * (a.nargs if isinstance(a.nargs, int) else 1)
+    return argv
+
+
+def _value(action) -> str:
+    return str(next(iter(action.choices))) if action.choices else "x"
+
+
+def _options(parser) -> set[str]:
+    return {o for a in parser._actions for o in a.option_strings}  # noqa: SLF001
+
+
+def test_the_walk_finds_every_command():
+    paths = set(LEAVES)
+    for expected in [("run",), ("generate",), ("demo",), ("stats", "compute"), ("weights", "list"),
+                     ("evaluate", "fvd"), ("evaluate", "is"), ("evaluate", "clipsim"),
+                     *STORE_WRITERS, *STORE_READERS]:
+        assert expected in paths
+    assert () not in paths  # the top-level parser has subcommands: not a leaf
+
+
+@pytest.mark.parametrize("path", sorted(LEAVES), ids=" ".join)
+@pytest.mark.parametrize("flag", ["-q", "--quiet"])
+def test_every_command_takes_q_and_quiet(path, flag):
+    parser = LEAVES[path]
+    base = _required_args(parser)
+    assert parser.parse_args(base).quiet is False
+    assert parser.parse_args(base + [flag]).quiet is True
+    # and through the whole command line, as a user types it
+    args = build_parser().parse_args([*path, *base, flag])
+    assert args.quiet is True and args._parser.prog == parser.prog
+
+
+@pytest.mark.parametrize("path", sorted(p for p, leaf in LEAVES.items() if "--db" in _options(leaf)),
+                         ids=" ".join)
+def test_every_command_writing_the_store_takes_no_store(path):
+    parser = LEAVES[path]
+    if path in STORE_READERS:
+        assert "--no-store" not in _options(parser)
+        return
+    base = _required_args(parser)
+    assert parser.parse_args(base + ["--no-store"]).no_store is True
+    assert parser.parse_args(base).no_store is False
+
+
+def test_known_store_writers_have_no_store():
+    for path in STORE_WRITERS:
+        assert {"--db", "--no-store"} <= _options(LEAVES[path]), path
+
+
+@pytest.mark.parametrize("path", [("run",), ("evaluate", "fvd"), ("evaluate", "clipsim")], ids=" ".join)
+def test_no_store_and_db_exclude_each_other(path, capsys):
+    with pytest.raises(SystemExit) as e:
+        main([*path, *_required_args(LEAVES[path]), "--db", "x.db", "--no-store"])
+    assert e.value.code == 2
+    assert "not allowed with argument" in capsys.readouterr().err
+
+
+def test_run_no_store_means_db_none():
+    from ffbench.commands.run import _config_from_args
+
+    args = build_parser().parse_args(["run", "--model", "fusionframes-tiny", "--dataset", "demo",
+                                      "--metrics", "clipsim", "--out", "o", "--no-store"])
+    assert _config_from_args(args).db == "none"
+    args = build_parser().parse_args(["run", "--model", "fusionframes-tiny", "--dataset", "demo",
+                                      "--metrics", "clipsim", "--out", "o", "--db", "r.db"])
+    assert _config_from_args(args).db == "r.db"
+
+
+def test_unknown_option_shows_the_commands_usage(capsys):
+    with pytest.raises(SystemExit) as e:
+        main(["run", "--bogus"])
+    assert e.value.code == 2
+    err = capsys.readouterr().err
+    assert err.startswith("usage: ffbench run ")
+    assert "ffbench run: error: unrecognized arguments: --bogus" in err
+
+
+def test_misspelt_choice_suggests(capsys):
+    with pytest.raises(SystemExit):
+        main(["evalute"])
+    assert "Did you mean evaluate?" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main(["stats", "compute", "--real", "x", "--protocol", "fvd@stylegan-v-2048x61"])
+    assert "Did you mean fvd@stylegan-v-2048x16" in capsys.readouterr().err
+
+
+def test_a_command_defining_its_own_quiet_is_refused():
+    from ffbench.progress import add_quiet_flag
+
+    p = argparse.ArgumentParser(prog="ffbench new")
+    p.add_argument("--quiet", action="store_true")
+    with pytest.raises(ValueError, match="add_quiet_flag"):
+        add_quiet_flag(p)
+    ok = argparse.ArgumentParser()
+    add_quiet_flag(ok)
+    add_quiet_flag(ok)  # twice: one option
+    assert ok.parse_args(["-q"]).quiet is True
