@@ -129,3 +129,51 @@ def test_a_command_defining_its_own_quiet_is_refused():
     add_quiet_flag(ok)
     add_quiet_flag(ok)  # twice: one option
     assert ok.parse_args(["-q"]).quiet is True
+
+
+# --- unknown names: one "Did you mean" (ffbench.errors.did_you_mean), as for models ----------
+
+@pytest.mark.parametrize("typo, suggestion", [("clipsimm", "clipsim"), ("fdv", "fvd"),
+                                              ("fvd@stylegan-v-2048x61", "fvd@stylegan-v-2048x16"),
+                                              ("clipsim@vit-b32", "clipsim@vit-b-32")])
+def test_misspelt_metric_suggests_and_lists_shorthands(typo, suggestion):
+    from ffbench.errors import ConfigError
+    from ffbench.harness.config import parse_metrics
+    from ffbench.harness.families import FAMILIES
+
+    with pytest.raises(ConfigError) as e:
+        parse_metrics(f"fvd,{typo}", "run.toml: key 'metrics'")
+    msg = str(e.value)
+    assert msg.startswith(f"run.toml: key 'metrics': unknown metric {typo!r}. Did you mean ")
+    assert suggestion in msg.split("?")[0]
+    for name, fam in FAMILIES.items():  # every shorthand with what it stands for
+        assert f"{name} (= {fam.default_protocol})" in msg
+    assert "reconstruction@" not in msg  # not a generation metric: not offered
+
+
+def test_ambiguous_metric_prefix_names_the_candidates():
+    from ffbench.errors import ConfigError
+    from ffbench.harness.config import parse_metrics
+
+    with pytest.raises(ConfigError, match="'fvd@cd' is ambiguous: .*fvd@cd-fvd-i3d, fvd@cd-fvd-i3d-folder"):
+        parse_metrics(["fvd@cd"])
+    assert parse_metrics("clipsim, fvd@videog") == ("clipsim@vit-b-32", "fvd@videogpt")
+
+
+def test_unknown_protocol_suggests():
+    from ffbench.protocols import ProtocolError, get
+
+    with pytest.raises(ProtocolError, match=r"unknown protocol 'is@c3d-ucf110'\. Did you mean "
+                                            r"is@c3d-ucf101.*\? Known: "):
+        get("is@c3d-ucf110")
+    with pytest.raises(ProtocolError) as e:
+        get("zzz")
+    assert "Did you mean" not in str(e.value) and "Known: fvd@stylegan-v-2048x16" in str(e.value)
+
+
+def test_run_with_a_misspelt_metric_fails_before_anything_is_written(tmp_path, capsys):
+    out = tmp_path / "run"
+    code = main(["run", "--model", "fusionframes-tiny", "--dataset", "demo", "--metrics",
+                 "clipsimm", "--out", str(out), "--no-store"])
+    assert code == 2 and not out.exists()
+    assert "Did you mean clipsim?" in capsys.readouterr().err

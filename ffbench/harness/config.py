@@ -205,8 +205,11 @@ def is_entry_point(model: str) -> bool:
 
 def parse_metrics(items, where: str = "metrics") -> tuple[str, ...]:
     """Metric names -> full `metric@protocol` names (shorthands and unique prefixes allowed): a
-    bare family name stands for its family's `default_protocol` (`--metrics fvd,clipsim,is`)."""
+    bare family name stands for its family's `default_protocol` (`--metrics fvd,clipsim,is`).
+    An unknown name is a ConfigError with a "Did you mean" (ffbench.errors.did_you_mean), the
+    shorthands and the protocols; a prefix of several protocols names them."""
     from .. import protocols as P
+    from ..errors import did_you_mean
     from .families import FAMILIES, default_protocol
 
     if isinstance(items, str):
@@ -220,9 +223,16 @@ def parse_metrics(items, where: str = "metrics") -> tuple[str, ...]:
         known = P.names()
         if name not in known:
             matches = [k for k in known if k.startswith(name)]
-            if len(matches) != 1:
-                hint = f"matches {matches}" if matches else f"known: {', '.join(known)}"
-                raise ConfigError(f"{where}: unknown metric {raw!r} ({hint})")
+            if len(matches) > 1:
+                raise ConfigError(f"{where}: metric {raw!r} is ambiguous: it begins "
+                                  f"{', '.join(matches)}")
+            if not matches:
+                shorthands = [f"{m} (= {default_protocol(m)})" for m in FAMILIES]
+                protocols = [k for k in known if P.get(k).metric in FAMILIES]
+                raise ConfigError(
+                    f"{where}: unknown metric {raw!r}.{did_you_mean(name, [*FAMILIES, *protocols])}"
+                    f" Shorthands: {', '.join(shorthands)}; protocols: {', '.join(protocols)} "
+                    "(`ffbench protocols list`)")
             name = matches[0]
         if P.get(name).metric not in FAMILIES:
             raise ConfigError(f"{where}: {name} is not a generation metric ({', '.join(FAMILIES)})")
