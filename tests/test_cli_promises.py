@@ -177,3 +177,73 @@ def test_run_with_a_misspelt_metric_fails_before_anything_is_written(tmp_path, c
                  "clipsimm", "--out", str(out), "--no-store"])
     assert code == 2 and not out.exists()
     assert "Did you mean clipsim?" in capsys.readouterr().err
+
+
+# --- the run config TOML is documented in the README, every key, in sync with the code -------
+
+def _readme_run_config() -> str:
+    from pathlib import Path
+
+    text = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    section = text.split("\n#### Run config file\n", 1)[1]
+    intro, block = section.split("```toml\n", 1)
+    assert "\n#" not in intro  # the example is this section's own
+    return block.split("\n```", 1)[0]
+
+
+def _keys(block: str) -> tuple[set[str], dict[str, set[str]]]:
+    """(top-level keys, {table: keys}) written as `key = ...` lines in a TOML example."""
+    top: set[str] = set()
+    tables: dict[str, set[str]] = {}
+    current = top
+    for line in block.splitlines():
+        line = line.split("#", 1)[0].strip()
+        if line.startswith("["):
+            current = tables.setdefault(line.strip("[]"), set())
+        elif "=" in line:
+            current.add(line.split("=", 1)[0].strip())
+    return top, tables
+
+
+def _config_fields():
+    import dataclasses
+
+    from ffbench.harness.config import RealConfig, RunConfig
+    from ffbench.schema import _INTERNAL
+
+    top = {f.name for f in dataclasses.fields(RunConfig) if not f.metadata.get(_INTERNAL)}
+    return top, {f.name for f in dataclasses.fields(RealConfig)}
+
+
+def test_readme_lists_every_run_config_key():
+    fields, real = _config_fields()
+    assert "model_config_hash" not in fields and "extractor_weights" not in fields  # internal
+    top, tables = _keys(_readme_run_config())
+    tables_keys = {"model_overrides", "real", "extractors"}
+    assert top == fields - tables_keys, "README 'Run config file' and RunConfig differ"
+    assert set(tables) == tables_keys
+    assert tables["real"] == real
+
+
+def test_config_docstring_example_lists_the_same_keys():
+    from ffbench.harness import config
+
+    doc = config.__doc__.split("Example", 1)[1]
+    assert _keys(doc) == _keys(_readme_run_config())
+
+
+def test_readme_run_config_example_is_a_valid_config(tmp_path):
+    from ffbench.harness.config import load_run_config
+
+    path = tmp_path / "run.toml"
+    path.write_text(_readme_run_config(), encoding="utf-8")
+    cfg = load_run_config(path)
+    assert cfg.model == "zeroscope-v2-576w" and cfg.metrics[0] == "fvd@stylegan-v-2048x16"
+    assert cfg.model_overrides == {"frames": 16}
+
+
+def test_run_help_points_to_the_readme_section(capsys):
+    with pytest.raises(SystemExit):
+        main(["run", "--help"])
+    out = capsys.readouterr().out
+    assert "Run config file" in " ".join(out.split()) and "ffbench.harness.config" not in out
