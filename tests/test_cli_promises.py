@@ -247,3 +247,29 @@ def test_run_help_points_to_the_readme_section(capsys):
         main(["run", "--help"])
     out = capsys.readouterr().out
     assert "Run config file" in " ".join(out.split()) and "ffbench.harness.config" not in out
+
+
+def test_weights_list_shows_every_file_with_its_source_url(isolated_home, capsys):
+    """README: "`ffbench weights list` shows every file with its source URL, sha256 and
+    expected location"."""
+    from ffbench import weights
+
+    assert main(["weights", "list"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].split() == ["name", "filename", "state", "sha256", "expected_location", "source_url"]
+    for name in weights.REGISTRY:
+        (line,) = [x for x in lines if x.startswith(name + " ")]
+        url = weights.status(name)["url"].split()[0]
+        assert url.startswith("https://") and line.rstrip().endswith(url), name
+        assert str(isolated_home) in line
+
+
+def test_run_dir_doc_lists_what_generate_writes():
+    """docs/RUN_DIR.md names the files `generate` writes into a run folder besides the engine's."""
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    doc = (root / "docs" / "RUN_DIR.md").read_text(encoding="utf-8")
+    code = (root / "ffbench" / "commands" / "_generate_fusionframes.py").read_text(encoding="utf-8")
+    for name in ("prompts.txt", "fusionframes-config.toml"):
+        assert f'"{name}"' in code and f"\n  {name}" in doc, name

@@ -132,7 +132,9 @@ def _fusionframes_args(args, cfg):
         if bad:
             raise ConfigError(f"--prompt must be a non-empty single line, got {bad[0]!r}")
         prompts_file = out / "prompts.txt"
-        prompts_file.write_text("\n".join(p.strip() for p in args.prompt) + "\n", encoding="utf-8")
+        from ..fileio import atomic_write_text
+
+        atomic_write_text(prompts_file, "\n".join(p.strip() for p in args.prompt) + "\n")
         args.prompts = str(prompts_file)
     if args.tiny:
         args.random_weights = True
