@@ -273,3 +273,20 @@ def test_run_dir_doc_lists_what_generate_writes():
     code = (root / "ffbench" / "commands" / "_generate_fusionframes.py").read_text(encoding="utf-8")
     for name in ("prompts.txt", "fusionframes-config.toml"):
         assert f'"{name}"' in code and f"\n  {name}" in doc, name
+
+
+@pytest.mark.parametrize("argv, words", [
+    (["generate", "fusionframes-tiny", "--prompts", "ucf10", "--out", "OUT"],
+     "--prompts 'ucf10' is neither an existing file nor a known dataset. Did you mean ucf101"),
+    (["datasets", "show", "msrvt"], "unknown dataset 'msrvt'. Did you mean msrvtt"),
+    (["weights", "where", "clip_vit_b23"], "unknown weight file 'clip_vit_b23'. Did you mean clip_vit_b32"),
+    (["run", "--model", "fusionframes-tiyn", "--dataset", "demo", "--metrics", "is", "--out", "OUT"],
+     "Did you mean fusionframes-tiny"),
+], ids=lambda v: v[0] if isinstance(v, list) else None)
+def test_every_unknown_name_suggests(argv, words, tmp_path, isolated_home, capsys):
+    """Names of every kind (dataset, weight file, model; metrics and protocols above) get the
+    same "Did you mean" (ffbench.errors.did_you_mean), and nothing is written."""
+    out = tmp_path / "out"
+    assert main([str(out) if a == "OUT" else a for a in argv]) == 2
+    assert words in capsys.readouterr().err
+    assert not out.exists()

@@ -125,6 +125,10 @@ def _fusionframes_args(args, cfg):
     if args.frames is not None:
         raise ConfigError("--frames does not apply to fusionframes: the frame count follows from the "
                           "keyframes and --fps low|medium|high")
+    if args.prompts:  # a misspelt dataset fails before the output folder is made
+        from .generate import check_prompts
+
+        check_prompts(args.prompts)
     out: Path = args.out
     out.mkdir(parents=True, exist_ok=True)
     if args.prompt:

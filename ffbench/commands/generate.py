@@ -43,6 +43,24 @@ def register(subparsers) -> None:
     _generate_fusionframes.add_options(p)
 
 
+def check_prompts(value: str) -> bool:
+    """`--prompts FILE|DATASET`: True for an existing file, False for a dataset name, else a
+    ConfigError with a "Did you mean" (checked before anything is written)."""
+    from ..errors import ConfigError
+
+    if Path(value).is_file():
+        return True
+    from ..data.config import dataset_names
+
+    if value not in dataset_names():
+        from ..errors import did_you_mean
+
+        raise ConfigError(f"--prompts {value!r} is neither an existing file nor a known "
+                          f"dataset.{did_you_mean(value, dataset_names())} "
+                          f"Datasets: {', '.join(dataset_names())}")
+    return False
+
+
 def _plan(args):
     """(plan or None, dataset label): a prompts file becomes a plan with ids 00000, 00001, ...;
     a dataset name is planned by the engine from the config."""
@@ -50,12 +68,7 @@ def _plan(args):
     from ..harness.plan import plan_from_prompts
 
     path = Path(args.prompts)
-    if not path.is_file():
-        from ..data.config import dataset_names
-
-        if args.prompts not in dataset_names():
-            raise ConfigError(f"--prompts {args.prompts!r} is neither an existing file nor a known "
-                              f"dataset ({', '.join(dataset_names())})")
+    if not check_prompts(args.prompts):
         return None, args.prompts
     from ..data.prompts import read_prompt_lines
 
