@@ -77,10 +77,15 @@ def _add_common_options(parser: argparse.ArgumentParser) -> None:
 
 def _parse(parser: argparse.ArgumentParser, argv):
     """parse_args, except that an unrecognised argument is reported by the command's own parser
-    (`usage: ffbench run ...`), not the top-level one."""
+    (`usage: ffbench run ...`), not the top-level one; and `--no-store` with a `--db` is refused
+    on every command (commands._util.add_store_flags makes them exclusive in argparse; this
+    covers a command that defines the two options itself)."""
     args, extra = parser.parse_known_args(argv)
+    own = getattr(args, "_parser", None) or parser
     if extra:
-        (getattr(args, "_parser", None) or parser).error(f"unrecognized arguments: {' '.join(extra)}")
+        own.error(f"unrecognized arguments: {' '.join(extra)}")
+    if getattr(args, "no_store", False) and getattr(args, "db", None) not in (None, ""):
+        own.error("argument --no-store: not allowed with argument --db")
     return args
 
 

@@ -81,7 +81,7 @@ def test_known_store_writers_have_no_store():
         assert {"--db", "--no-store"} <= _options(LEAVES[path]), path
 
 
-@pytest.mark.parametrize("path", [("run",), ("evaluate", "fvd"), ("evaluate", "clipsim")], ids=" ".join)
+@pytest.mark.parametrize("path", sorted(STORE_WRITERS), ids=" ".join)
 def test_no_store_and_db_exclude_each_other(path, capsys):
     with pytest.raises(SystemExit) as e:
         main([*path, *_required_args(LEAVES[path]), "--db", "x.db", "--no-store"])
