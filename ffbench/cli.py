@@ -15,8 +15,24 @@ import sys
 from . import __version__, commands
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse, with a "Did you mean" on an invalid choice (`--protocol fvd@stylgan-v...`),
+    like every other unknown-name error (ffbench.errors.did_you_mean). Subcommand parsers
+    inherit the class."""
+
+    def _check_value(self, action, value):
+        if action.choices is not None and value not in action.choices:
+            from .errors import did_you_mean
+
+            choices = ", ".join(map(repr, action.choices))
+            raise argparse.ArgumentError(
+                action, f"invalid choice: {value!r}.{did_you_mean(value, action.choices)} "
+                        f"(choose from {choices})")
+        super()._check_value(action, value)
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="ffbench",
         description="Benchmark and evaluation suite for text-to-video generation "
                     "(FusionFrames / Kandinsky Video 1.0 and baselines).",
@@ -33,25 +49,44 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _leaf_parsers(parser: argparse.ArgumentParser):
-    """Every parser that runs a command (has subparsers of none of its own)."""
+def leaf_parsers(parser: argparse.ArgumentParser, path: tuple[str, ...] = ()):
+    """(command path, parser) of every parser that runs a command (has no subcommands of its
+    own), e.g. (("evaluate", "fvd"), <parser>). Aliases are yielded once."""
     subs = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]  # noqa: SLF001
     if not subs:
-        yield parser
+        yield path, parser
         return
     for action in subs:
-        for child in dict.fromkeys(action.choices.values()):
-            yield from _leaf_parsers(child)
+        seen = set()
+        for name, child in action.choices.items():
+            if id(child) not in seen:
+                seen.add(id(child))
+                yield from leaf_parsers(child, path + (name,))
 
 
 def _add_common_options(parser: argparse.ArgumentParser) -> None:
-    """`-q/--quiet` on every command (progress bars off; ffbench.progress), added here once so
-    command modules need not repeat it; a command that defines its own keeps it."""
+    """`-q/--quiet` on every command (progress bars off; ffbench.progress.add_quiet_flag, the
+    one definition), added here to each command that did not add it itself; a command that
+    defined a `--quiet` of its own without `-q` is refused (ValueError) when the parser is built."""
     from .progress import add_quiet_flag
 
-    for leaf in _leaf_parsers(parser):
-        if leaf is not parser:
+    for path, leaf in leaf_parsers(parser):
+        if path:
             add_quiet_flag(leaf)
+
+
+def _parse(parser: argparse.ArgumentParser, argv):
+    """parse_args, except that an unrecognised argument is reported by the command's own parser
+    (`usage: ffbench run ...`), not the top-level one; and `--no-store` with a `--db` is refused
+    on every command (commands._util.add_store_flags makes them exclusive in argparse; this
+    covers a command that defines the two options itself)."""
+    args, extra = parser.parse_known_args(argv)
+    own = getattr(args, "_parser", None) or parser
+    if extra:
+        own.error(f"unrecognized arguments: {' '.join(extra)}")
+    if getattr(args, "no_store", False) and getattr(args, "db", None) not in (None, ""):
+        own.error("argument --no-store: not allowed with argument --db")
+    return args
 
 
 def _report_error(args, exc: BaseException) -> int:
@@ -67,7 +102,7 @@ def _report_error(args, exc: BaseException) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args = _parse(parser, argv)
     func = getattr(args, "func", None)
     if func is None:
         # a group without a subcommand: show that group's help

@@ -61,9 +61,23 @@ def progress(iterable: Iterable | None = None, *, total: int | None = None, desc
                 disable=not progress_enabled(quiet), dynamic_ncols=True, **kwargs)
 
 
-def add_quiet_flag(parser) -> None:
-    """The common `-q/--quiet` option: no progress bars and no chatter on stderr."""
-    if any("--quiet" in a.option_strings for a in parser._actions):  # noqa: SLF001
-        return
-    parser.add_argument("-q", "--quiet", action="store_true",
-                        help="no progress bars (they are also off when stderr is not a terminal)")
+QUIET_HELP = "no progress bars (they are also off when stderr is not a terminal)"
+
+
+def add_quiet_flag(parser, help: str = QUIET_HELP) -> None:
+    """The one `-q/--quiet` option of every command (README: "Every command has `--help` and
+    `-q/--quiet`"): no progress bars and no chatter on stderr; dest `quiet`.
+
+    Command modules call this instead of defining `--quiet` themselves (`help` may say what
+    else the command keeps quiet); `ffbench.cli` adds it to every command that did not, and
+    refuses at build time a command that defined a `--quiet` of its own without `-q`, so the
+    two spellings can never drift apart again (tests/test_cli_promises.py walks every command).
+    Calling it twice on one parser is a no-op.
+    """
+    for action in parser._actions:  # noqa: SLF001 - argparse has no public action list
+        if "--quiet" in action.option_strings or "-q" in action.option_strings:
+            if set(action.option_strings) != {"-q", "--quiet"} or action.dest != "quiet":
+                raise ValueError(f"{parser.prog}: defines {'/'.join(action.option_strings)} itself; "
+                                 "use ffbench.progress.add_quiet_flag (one -q/--quiet everywhere)")
+            return
+    parser.add_argument("-q", "--quiet", action="store_true", help=help)

@@ -326,9 +326,10 @@ def get(name: str) -> Protocol:
     try:
         return PROTOCOLS[name]
     except KeyError:
-        raise ProtocolError(
-            f"unknown protocol {name!r}; known: {', '.join(PROTOCOLS)}"
-        ) from None
+        from .errors import did_you_mean
+
+        raise ProtocolError(f"unknown protocol {name!r}.{did_you_mean(name, PROTOCOLS)} "
+                            f"Known: {', '.join(PROTOCOLS)}") from None
 
 
 # --- distances beyond FVD (issue 19 item 3): frame FID/KID through clean-fid, KVD, JEDi ----------

@@ -4,10 +4,12 @@ the [fusionframes] table), built on pydantic v2 (issue #16).
 Why one mechanism: the rules are the same everywhere and must not drift apart. An unknown key is
 an error (a misspelt `num_inference_step` would otherwise be ignored and change what is
 measured), `true` is not an integer, `"3"` is not an integer, an integer is accepted where a
-float is wanted, and every error is one line naming the file and the dotted key, e.g.
+float is wanted, and the error is one line naming the file and the dotted key of *every*
+mistake (`; `-joined, so all typos are fixed in one go), e.g.
 
     runs/x.toml: unknown key 'real.sed' (known: num_videos, root, seed, source, stats)
     models/foo.toml: key 'diffusers.dtype' = 'fp8' is not one of 'float32', 'float16' or 'bfloat16'
+    runs/y.toml: unknown key 'modle' (did you mean 'model'? known: ...); key 'n' must be ...
 
 Why pydantic *dataclasses* (`@config`) and not BaseModel: the config objects stay standard
 frozen dataclasses, so `dataclasses.asdict/replace/fields`, equality, hashing and pickling keep
@@ -166,17 +168,46 @@ def _short(value) -> str:
     return text if len(text) <= 60 else text[:57] + "..."
 
 
+_UNKNOWN = ("unexpected_keyword_argument", "extra_forbidden")
+
+
 def describe(e: ValidationError, src: str, cls, table, prefix: str = "") -> str:
-    """The first error of `e` as one readable line (no pydantic URLs); more errors are counted."""
+    """Every error of `e` on one readable line, `; `-joined, so a user fixes all of them in one
+    go (no pydantic URLs): `run.toml: unknown key 'modle' (did you mean 'model'? known: ...);
+    key 'n' must be an integer, got bool True`.
+
+    Unknown keys come first. A misspelt key also makes its correct spelling "missing": that
+    missing key is folded into the typo's "did you mean" instead of being a second error. The
+    list of a table's known keys is given once per table.
+    """
+    import difflib
+
     errors = e.errors(include_url=False)
-    # a misspelt key also makes its correct spelling "missing": name the typo first
-    err = min(errors, key=lambda x: x["type"] not in ("unexpected_keyword_argument", "extra_forbidden"))
+    typos = [x for x in errors if x["type"] in _UNKNOWN]
+    others = [x for x in errors if x["type"] not in _UNKNOWN]
+    msgs, listed = [], set()
+    for err in typos:
+        loc = tuple(err["loc"])
+        missing = {str(o["loc"][-1]): o for o in others
+                   if o["type"] == "missing" and tuple(o["loc"])[:-1] == loc[:-1]}
+        close = difflib.get_close_matches(str(loc[-1]), list(missing), n=1)
+        if close:
+            others.remove(missing[close[0]])
+        known = _known_keys(cls, loc[:-1]) if loc[:-1] not in listed else []
+        listed.add(loc[:-1])
+        notes = ([f"did you mean {close[0]!r}?"] if close else []) + (
+            [f"known: {', '.join(known)}"] if known else [])
+        msgs.append(f"unknown key {_dotted(loc, table, prefix)!r}"
+                    + (f" ({' '.join(notes)})" if notes else ""))
+    msgs += [_message(err, table, prefix) for err in others]
+    return f"{src}: " + "; ".join(msgs)
+
+
+def _message(err: dict, table, prefix: str) -> str:
+    """One pydantic error (other than an unknown key) as a phrase naming the dotted key."""
     kind, loc, value, ctx = err["type"], tuple(err["loc"]), err.get("input"), err.get("ctx") or {}
     key = _dotted(loc, table, prefix)
-    if kind in ("unexpected_keyword_argument", "extra_forbidden"):
-        known = _known_keys(cls, loc[:-1])
-        msg = f"unknown key {key!r}" + (f" (known: {', '.join(known)})" if known else "")
-    elif kind == "missing":
+    if kind == "missing":
         msg = f"missing required key {key!r}"
     elif kind in _EXPECTED:
         msg = f"key {key!r} must be {_EXPECTED[kind]}, got {type(value).__name__} {_short(value)}"
@@ -195,6 +226,4 @@ def describe(e: ValidationError, src: str, cls, table, prefix: str = "") -> str:
             msg = f"key {key!r} = {_short(value)} {text}"
     else:
         msg = f"key {key!r}: {err['msg']}" if key else err["msg"]
-    if len(errors) > 1:
-        msg += f" (and {len(errors) - 1} more error{'s' if len(errors) > 2 else ''})"
-    return f"{src}: {msg}"
+    return msg

@@ -150,7 +150,10 @@ def get(name: str) -> WeightFile:
         return REGISTRY[name]
     except KeyError:
         known = ", ".join(sorted(REGISTRY))
-        raise WeightsError(f"unknown weight file {name!r}; known: {known}") from None
+        from .errors import did_you_mean
+
+        raise WeightsError(f"unknown weight file {name!r}.{did_you_mean(name, REGISTRY)} "
+                           f"Known: {known}") from None
 
 
 def home() -> Path:

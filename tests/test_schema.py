@@ -202,3 +202,27 @@ def test_bad_model_overrides_are_config_errors(tmp_path):
     assert apply_overrides(cfg, frames=8, dtype="float32").diffusers.dtype == "float32"
     with pytest.raises(ConfigError, match=r"^x: overrides: key 'dtype' = 'fp8' is not one of"):
         apply_overrides(cfg, dtype="fp8")
+
+
+def test_every_error_is_listed_on_one_line(tmp_path):
+    """Two (or more) mistakes: each is named, not "(and 1 more error)" (issue #16 item 5)."""
+    path = tmp_path / "x.toml"
+    path.write_text(RUN.replace("seed = 0", "sed = 0").replace("n = 4", "n = true")
+                    .replace('model = "mypkg:make"', 'modle = "mypkg:make"'), encoding="utf-8")
+    with pytest.raises(ConfigError) as e:
+        load_run_config(path)
+    msg = str(e.value)
+    assert "\n" not in msg and "more error" not in msg
+    assert msg.startswith(f"{path}: unknown key ")
+    parts = msg[len(f"{path}: "):].split("; ")
+    assert parts[0] == "unknown key 'real.sed' (known: num_videos, root, seed, source, stats)"
+    assert parts[1].startswith("unknown key 'modle' (did you mean 'model'? known: batch_size, ")
+    assert parts[2] == "key 'n' must be an integer, got bool True"
+    # the typo's "missing required key 'model'" is folded into its "did you mean"
+    assert len(parts) == 3 and "missing required key" not in msg
+    # a missing key with no typo nearby is listed as such
+    path.write_text(RUN.replace('model = "mypkg:make"\n', "").replace("n = 4", "n = -1"),
+                    encoding="utf-8")
+    with pytest.raises(ConfigError) as e:
+        load_run_config(path)
+    assert str(e.value) == (f"{path}: missing required key 'model'; key 'n' must be >= 0, got -1")

@@ -12,7 +12,8 @@ import sys
 import tempfile
 from pathlib import Path
 
-from ._util import print_json
+from ..progress import add_quiet_flag
+from ._util import add_store_flags, print_json, store_option
 
 __all__ = ["add_engine_options", "add_real_options", "folder_config", "evaluate_folder", "emit_result"]
 
@@ -36,7 +37,7 @@ def add_engine_options(p: argparse.ArgumentParser, *, batch_size: int = 8) -> No
                    help="processes decoding videos ahead of the extractor (default min(4, CPUs); "
                         "0: in-process); results do not depend on it")
     p.add_argument("--json", action="store_true", help="print the result as JSON")
-    p.add_argument("--quiet", action="store_true", help="no progress bars")
+    add_quiet_flag(p)
 
 
 def add_real_options(p: argparse.ArgumentParser) -> None:
@@ -55,9 +56,7 @@ def add_store_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--out", metavar="RUN_DIR", default=None,
                    help="keep the evaluation's run directory (per-video features; the same "
                         "command resumes it). Default: a temporary directory")
-    p.add_argument("--db", default="", help="results store URL or SQLite path (default: "
-                                            "$FFBENCH_HOME/results.db)")
-    p.add_argument("--no-store", action="store_true", help="do not write the result to the store")
+    add_store_flags(p, default="")
 
 
 def folder_config(args, protocol: str, *, fake=None, real=None, clip_seed: int = 0):
@@ -79,7 +78,7 @@ def folder_config(args, protocol: str, *, fake=None, real=None, clip_seed: int =
             "resolution": getattr(args, "resolution", None) or 0,
             "source": str(Path(fake).resolve()) if fake else "",
             "extractors": dict(_pair(e) for e in getattr(args, "extractor", []) or []),
-            "db": "none" if getattr(args, "no_store", False) else (getattr(args, "db", "") or "")}
+            "db": store_option(args) or ""}
     if getattr(args, "workers", None) is not None:
         data["workers"] = args.workers
     if real is not None:

@@ -125,6 +125,10 @@ def _fusionframes_args(args, cfg):
     if args.frames is not None:
         raise ConfigError("--frames does not apply to fusionframes: the frame count follows from the "
                           "keyframes and --fps low|medium|high")
+    if args.prompts:  # a misspelt dataset fails before the output folder is made
+        from .generate import check_prompts
+
+        check_prompts(args.prompts)
     out: Path = args.out
     out.mkdir(parents=True, exist_ok=True)
     if args.prompt:
@@ -132,7 +136,9 @@ def _fusionframes_args(args, cfg):
         if bad:
             raise ConfigError(f"--prompt must be a non-empty single line, got {bad[0]!r}")
         prompts_file = out / "prompts.txt"
-        prompts_file.write_text("\n".join(p.strip() for p in args.prompt) + "\n", encoding="utf-8")
+        from ..fileio import atomic_write_text
+
+        atomic_write_text(prompts_file, "\n".join(p.strip() for p in args.prompt) + "\n")
         args.prompts = str(prompts_file)
     if args.tiny:
         args.random_weights = True

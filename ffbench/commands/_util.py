@@ -22,7 +22,7 @@ import math
 import sys
 from pathlib import PurePath
 
-__all__ = ["add_group", "add_command", "add_json_flag", "to_jsonable", "json_dumps", "print_json",
+__all__ = ["add_group", "add_command", "add_json_flag", "add_store_flags", "store_option", "to_jsonable", "json_dumps", "print_json",
            "records", "error_object", "print_table", "NONFINITE_SUFFIX"]
 
 NONFINITE_SUFFIX = "_nonfinite"
@@ -48,6 +48,25 @@ def add_json_flag(parser, help: str = "machine-readable output: one JSON documen
     if any("--json" in a.option_strings for a in parser._actions):  # noqa: SLF001
         return
     parser.add_argument("--json", action="store_true", help=help)
+
+
+def add_store_flags(parser, *, default=None) -> None:
+    """The store options of every command that writes its result to the results store (README:
+    "Every command's result lands in the results store (`--no-store` to skip; `--db URL`)"):
+    `--db URL` and `--no-store`, which exclude each other. `store_option(args)` is the value
+    for the config key `db` ("none" skips the store). Read-only users of a store (report,
+    leaderboard) take `--db` alone."""
+    g = parser.add_mutually_exclusive_group()
+    g.add_argument("--db", default=default, metavar="URL",
+                   help="results store: SQLAlchemy URL or SQLite file (default "
+                        "$FFBENCH_HOME/results.db; 'none' = --no-store)")
+    g.add_argument("--no-store", action="store_true",
+                   help="do not write the result to the results store (same as --db none)")
+
+
+def store_option(args):
+    """The run config's `db` for `add_store_flags` options: "none" with --no-store, else --db."""
+    return "none" if getattr(args, "no_store", False) else getattr(args, "db", None)
 
 
 def _nonfinite_name(x: float) -> str:

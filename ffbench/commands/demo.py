@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from ..progress import add_quiet_flag
 from ._util import add_command
 
 
@@ -28,4 +29,4 @@ def register(subparsers) -> None:
     p.add_argument("--steps", type=int, default=None,
                    help="sampler steps of the tiny generators (default: the models' own, 4)")
     p.add_argument("--no-profile", action="store_true", help="skip the cost profile")
-    p.add_argument("--quiet", action="store_true", help="no progress output")
+    add_quiet_flag(p, help="no progress output")

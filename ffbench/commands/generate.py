@@ -14,6 +14,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from . import _generate_fusionframes
+from ..progress import add_quiet_flag
 from ._util import add_command, print_json
 
 def register(subparsers) -> None:
@@ -38,8 +39,26 @@ def register(subparsers) -> None:
                    help="override the model's fps; for fusionframes also a mode: low (keyframes, "
                         "2 fps), medium (one interpolation pass, 8 fps), high (two passes, 30 fps)")
     p.add_argument("--json", action="store_true", help="print the run summary as JSON")
-    p.add_argument("--quiet", action="store_true", help="no progress bars")
+    add_quiet_flag(p)
     _generate_fusionframes.add_options(p)
+
+
+def check_prompts(value: str) -> bool:
+    """`--prompts FILE|DATASET`: True for an existing file, False for a dataset name, else a
+    ConfigError with a "Did you mean" (checked before anything is written)."""
+    from ..errors import ConfigError
+
+    if Path(value).is_file():
+        return True
+    from ..data.config import dataset_names
+
+    if value not in dataset_names():
+        from ..errors import did_you_mean
+
+        raise ConfigError(f"--prompts {value!r} is neither an existing file nor a known "
+                          f"dataset.{did_you_mean(value, dataset_names())} "
+                          f"Datasets: {', '.join(dataset_names())}")
+    return False
 
 
 def _plan(args):
@@ -49,12 +68,7 @@ def _plan(args):
     from ..harness.plan import plan_from_prompts
 
     path = Path(args.prompts)
-    if not path.is_file():
-        from ..data.config import dataset_names
-
-        if args.prompts not in dataset_names():
-            raise ConfigError(f"--prompts {args.prompts!r} is neither an existing file nor a known "
-                              f"dataset ({', '.join(dataset_names())})")
+    if not check_prompts(args.prompts):
         return None, args.prompts
     from ..data.prompts import read_prompt_lines
 

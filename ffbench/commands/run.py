@@ -3,7 +3,8 @@ from __future__ import annotations
 
 import argparse
 
-from ._util import add_command, print_json
+from ..progress import add_quiet_flag
+from ._util import add_command, add_store_flags, print_json, store_option
 
 EPILOG = """\
 examples:
@@ -54,7 +55,8 @@ def _config_from_args(args):
             raise ConfigError(f"give a CONFIG.toml or --{' --'.join(missing)}")
         cfg = parse_run_config(flags, "command line")
     return cfg.with_execution(out=args.out, max_failures=args.max_failures,
-                              bootstrap=args.bootstrap, db=args.db, workers=args.workers)
+                              bootstrap=args.bootstrap, db=store_option(args),
+                              workers=args.workers)
 
 
 def _run(args) -> int:
@@ -97,7 +99,9 @@ def _run(args) -> int:
 def register(subparsers) -> None:
     p = add_command(subparsers, "run", "generate and evaluate a model: resumable, sharded runs",
                     _run, epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("config", nargs="?", help="run config TOML (see ffbench.harness.config)")
+    p.add_argument("config", nargs="?", metavar="CONFIG.toml",
+                   help="run config TOML; every key is listed in the README, section "
+                        "\"Run config file\" (options given here override its keys)")
     p.add_argument("--model", help="model name, model TOML, or module:function entry point")
     p.add_argument("--dataset", help="prompt set: ucf101, msrvtt, demo")
     p.add_argument("--metrics", help="comma-separated metric@protocol list (e.g. fvd,is,clipsim)")
@@ -125,7 +129,6 @@ def register(subparsers) -> None:
     p.add_argument("--dataset-root", help="dataset folder (else the dataset's env variable)")
     p.add_argument("--prompt-file", help="UCF-101 per-class prompt file")
     p.add_argument("--real-source", help="real videos for FVD: dataset name or folder (default: --dataset)")
-    p.add_argument("--db", help="results store: SQLAlchemy URL or SQLite file; 'none' to skip "
-                                "(default $FFBENCH_HOME/results.db)")
-    p.add_argument("--quiet", action="store_true", help="no progress bars or summary")
+    add_store_flags(p)
+    add_quiet_flag(p, help="no progress bars or summary")
     p.add_argument("--json", action="store_true", help="print results (or the shard summary) as JSON")

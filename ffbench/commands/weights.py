@@ -15,8 +15,9 @@ def _list(args) -> int:
     for r in rows:
         r["state"] = "found" if r["found"] else "missing"
         r["sha256"] = (r["sha256"][:16] + "… " + r["sha256_origin"]) if r["sha256"] else "(unpinned)"
-    print_table(rows, ["name", "filename", "state", "sha256", "expected_location"])
-    print("\nDownload sources: `ffbench weights where NAME`. Nothing is downloaded automatically; "
+        r["source_url"] = (r.get("url") or "").split(" ", 1)[0]  # mirrors and notes: `weights where`
+    print_table(rows, ["name", "filename", "state", "sha256", "expected_location", "source_url"])
+    print("\nMirrors and notes: `ffbench weights where NAME`. Nothing is downloaded automatically; "
           "`ffbench weights download NAME|--for PROTOCOL|--all` fetches and verifies on request.")
     return 0
 
@@ -90,7 +91,7 @@ def _download(args) -> int:
     results, failed = [], 0
     for n in names:
         try:
-            r = downloads.download(n, progress=not args.no_progress, retries=args.retries,
+            r = downloads.download(n, progress=not (args.no_progress or args.quiet), retries=args.retries,
                                    timeout=args.timeout)
             r["ok"] = True
         except (FFBenchError, weights.WeightsError) as e:
@@ -111,7 +112,8 @@ def _download(args) -> int:
 
 def register(subparsers) -> None:
     _, sub = add_group(subparsers, "weights", help="list, locate and verify pretrained weight files")
-    p = add_command(sub, "list", "every known weight file, its digest and whether it is here", _list)
+    p = add_command(sub, "list", "every known weight file: digest, whether it is here, expected "
+                    "location and source URL", _list)
     add_json_flag(p)
     p = add_command(sub, "where", "where to download each file and where to put it", _where)
     p.add_argument("names", nargs="*", metavar="NAME", help="registry names (default: all)")
@@ -130,5 +132,5 @@ def register(subparsers) -> None:
     p.add_argument("--all", action="store_true", help="every known file (tens of GB)")
     p.add_argument("--retries", type=int, default=3, help="retries of an interrupted transfer (default 3)")
     p.add_argument("--timeout", type=float, default=60.0, help="seconds without data before a retry")
-    p.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar on stderr (as -q)")
     add_json_flag(p)

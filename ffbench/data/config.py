@@ -226,6 +226,9 @@ def load_dataset_config(name_or_path) -> DatasetConfig:
         return parse_dataset_config(s)
     files = _find_files()
     if s not in files:
-        raise ConfigError(f"unknown dataset {s!r}; known: {', '.join(sorted(files)) or '(none)'} "
+        from ..errors import did_you_mean
+
+        raise ConfigError(f"unknown dataset {s!r}.{did_you_mean(s, files)} "
+                          f"Known: {', '.join(sorted(files)) or '(none)'} "
                           f"(searched {', '.join(map(str, dataset_dirs()))})")
     return parse_dataset_config(files[s])

@@ -11,7 +11,9 @@ Two kinds of fields:
 - *execution fields* only decide how this invocation runs (output dir, database, failure
   limit, bootstrap count, progress output). They may change between a crash and its resume.
 
-Example (every key; only `model`, `dataset` and `metrics` are required):
+Example (every key; only `model`, `dataset` and `metrics` are required). The README section
+"Run config file" lists the same keys for users (`ffbench run --help` points there);
+tests/test_cli_promises.py keeps the two in sync with the fields below.
 
     model = "zeroscope-v2-576w"        # model name, model TOML path, or "module:function"
     dataset = "ucf101"                 # prompt set (ffbench.data): ucf101, msrvtt, demo
@@ -24,11 +26,14 @@ Example (every key; only `model`, `dataset` and `metrics` are required):
     feature_batch_size = 8             # videos per extractor call (batches are padded to it)
     dataset_root = ""                  # dataset folder (else the dataset's env var)
     prompt_file = ""                   # UCF-101 per-class prompt file
+    source = ""                        # a folder of existing videos to score as they are (no generation)
+    resolution = 0                     # FVD detector input size, only with random_extractors (0: the protocol's)
     out = "runs/zeroscope-ucf101"      # run directory (--out wins)
     max_failures = 0                   # stop after this many failed samples (0: never)
     bootstrap = 0                      # bootstrap resamples for FVD/IS confidence intervals
     db = ""                            # results store URL or SQLite path ("" = default)
     workers = 4                        # video-decoding processes (default min(4, CPUs); 0: in-process)
+    device = ""                        # torch device ("": cuda:LOCAL_RANK if present, else cpu)
 
     [model_overrides]                  # see ffbench.generators.apply_overrides
     frames = 16
@@ -205,8 +210,11 @@ def is_entry_point(model: str) -> bool:
 
 def parse_metrics(items, where: str = "metrics") -> tuple[str, ...]:
     """Metric names -> full `metric@protocol` names (shorthands and unique prefixes allowed): a
-    bare family name stands for its family's `default_protocol` (`--metrics fvd,clipsim,is`)."""
+    bare family name stands for its family's `default_protocol` (`--metrics fvd,clipsim,is`).
+    An unknown name is a ConfigError with a "Did you mean" (ffbench.errors.did_you_mean), the
+    shorthands and the protocols; a prefix of several protocols names them."""
     from .. import protocols as P
+    from ..errors import did_you_mean
     from .families import FAMILIES, default_protocol
 
     if isinstance(items, str):
@@ -220,9 +228,16 @@ def parse_metrics(items, where: str = "metrics") -> tuple[str, ...]:
         known = P.names()
         if name not in known:
             matches = [k for k in known if k.startswith(name)]
-            if len(matches) != 1:
-                hint = f"matches {matches}" if matches else f"known: {', '.join(known)}"
-                raise ConfigError(f"{where}: unknown metric {raw!r} ({hint})")
+            if len(matches) > 1:
+                raise ConfigError(f"{where}: metric {raw!r} is ambiguous: it begins "
+                                  f"{', '.join(matches)}")
+            if not matches:
+                shorthands = [f"{m} (= {default_protocol(m)})" for m in FAMILIES]
+                protocols = [k for k in known if P.get(k).metric in FAMILIES]
+                raise ConfigError(
+                    f"{where}: unknown metric {raw!r}.{did_you_mean(name, [*FAMILIES, *protocols])}"
+                    f" Shorthands: {', '.join(shorthands)}; protocols: {', '.join(protocols)} "
+                    "(`ffbench protocols list`)")
             name = matches[0]
         if P.get(name).metric not in FAMILIES:
             raise ConfigError(f"{where}: {name} is not a generation metric ({', '.join(FAMILIES)})")
