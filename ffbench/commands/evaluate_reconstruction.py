@@ -9,8 +9,9 @@ run folder contributes its samples/). Items are matched by name:
     prediction tree `sequences/00001/0266/im1.png...` matches the Vimeo-90k sequence '00001/0266';
   - a folder that is an official Vimeo-90k root (sep_testlist.txt + sequences/) contributes
     exactly the sequences of its test list, frames im1..im7.
-Items present on one side only are named; by default that is an error (a partial test set is
-not the protocol), `--allow-unmatched` scores the common ones and still lists the others.
+Pairs are scored in natural order of name (v2 before v10). Items present on one side only are
+named; by default that is an error (a partial test set is not the protocol), `--allow-unmatched`
+scores the common ones and still lists the others.
 """
 from __future__ import annotations
 
@@ -35,6 +36,7 @@ def _run(args) -> int:
     from ..errors import ConfigError, FFBenchError
     from ..harness import reconstruction as REC
     from ..harness.realstats import name_list
+    from ..video import natural_key
     from ._engine_cli import print_skipped
 
     proto = protocols.get(args.protocol)
@@ -54,9 +56,9 @@ def _run(args) -> int:
     if args.pred is not None:
         pred = REC.list_items(args.pred, proto.frames_per_sequence)
         skipped = [{**r, "side": "pred"} for r in pred.skipped] + skipped
-        only_pred = sorted(set(pred.items) - set(target.items))
-        only_target = sorted(set(target.items) - set(pred.items))
-        common = sorted(set(pred.items) & set(target.items))
+        only_pred = sorted(set(pred.items) - set(target.items), key=natural_key)
+        only_target = sorted(set(target.items) - set(pred.items), key=natural_key)
+        common = sorted(set(pred.items) & set(target.items), key=natural_key)
         if (only_pred or only_target) and not args.allow_unmatched:
             msg = ["pred and target do not hold the same items (use --allow-unmatched to score the common ones)"]
             if only_pred:

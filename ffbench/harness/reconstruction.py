@@ -142,8 +142,11 @@ def read_pairs(pred: ItemSet, target: ItemSet, names, *, workers: int | None = N
 
 
 def read_targets(target: ItemSet, *, workers: int | None = None) -> Iterator:
-    """(name, uint8 [T,H,W,3]) of every target, in name order (the decoder variant's input)."""
-    names = sorted(target.items)
+    """(name, uint8 [T,H,W,3]) of every target, in natural order of name (the decoder variant's
+    input)."""
+    from ..video import natural_key
+
+    names = sorted(target.items, key=natural_key)
     yield from zip(names, _clips((target.items[n] for n in names), workers))
 
 
@@ -171,7 +174,10 @@ def score_pairs(pairs: Iterable, protocol, wanted=RECONSTRUCTION_METRICS, *, lpi
             raise FFBenchError(f"{name}: prediction has shape {list(p.shape)} but target has "
                                f"{list(t.shape)} ([T,H,W,3])")
         for metric in metrics.values():
-            metric.update(p, t)
+            try:
+                metric.update(p, t)
+            except ValueError as e:  # frames too small for SSIM/LPIPS, values out of range
+                raise FFBenchError(f"{name}: {e}") from e
         rows.append({"name": name, "frames": int(p.shape[0])})
     if not rows:
         raise FFBenchError("no reconstruction pairs to score")

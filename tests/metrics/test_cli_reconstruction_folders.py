@@ -138,3 +138,25 @@ def test_clear_errors_name_the_files(tmp_path, capsys):
     np.save(empty / ".hidden.npy", np.zeros((2, 4, 4, 3), np.uint8))
     assert main(BASE + ["--pred", str(empty), "--target", str(tmp_path / "t")]) == 2
     assert f"{empty}: no videos or frame folders" in capsys.readouterr().err
+
+
+def test_natural_order_and_vimeo_root_frames_checked(tmp_path, capsys):
+    g = torch.Generator().manual_seed(3)
+    for name in ("v10", "v2", "v1"):
+        v = torch.randint(0, 256, (2, 16, 16, 3), generator=g, dtype=torch.uint8)
+        write_video(tmp_path / "p" / f"{name}.npy", v)
+        write_video(tmp_path / "t" / f"{name}.npy", v // 2)
+    out = _json(BASE + ["--pred", str(tmp_path / "p"), "--target", str(tmp_path / "t")], capsys)
+    assert [r["name"] for r in out["per_video"]] == ["v1", "v2", "v10"]
+    write_video(tmp_path / "p" / "v2.npy", torch.zeros(2, 8, 8, 3, dtype=torch.uint8))
+    write_video(tmp_path / "t" / "v2.npy", torch.zeros(2, 8, 8, 3, dtype=torch.uint8))
+    assert main(BASE + ["--pred", str(tmp_path / "p"), "--target", str(tmp_path / "t")]) == 2
+    assert "ffbench: error: v2: frames of 8x8 px are smaller than the 11x11 SSIM window" in capsys.readouterr().err
+    # an official Vimeo-90k root: a listed sequence without im3.png is named, never read short
+    seq = tmp_path / "vimeo" / "sequences" / "00001" / "0001"
+    seq.mkdir(parents=True)
+    (tmp_path / "vimeo" / "sep_testlist.txt").write_text("00001/0001\n")
+    for k in (1, 2, 4, 5, 6, 7, 8):
+        Image.fromarray(np.zeros((8, 8, 3), np.uint8)).save(seq / f"im{k}.png")
+    assert main(BASE + ["--pred", str(tmp_path / "p"), "--target", str(tmp_path / "vimeo")]) == 2
+    assert f"{seq / 'im3.png'}: frame not found" in capsys.readouterr().err
