@@ -81,5 +81,5 @@ def test_video_info(cli, tmp_path):
     assert (info["frames"], info["width"], info["height"], info["fps"]) == (6, 24, 16, 6.0)
     (tmp_path / "bad.mp4").write_bytes(b"junk")
     r = cli("video", "info", tmp_path / "a.mp4", tmp_path / "bad.mp4")
-    assert r.returncode == 1 and "ffbench: error:" in r.stderr and "bad.mp4" in r.stderr
+    assert r.returncode == 2 and "ffbench: error:" in r.stderr and "bad.mp4" in r.stderr
     assert "cannot decode" in r.stderr and "a.mp4" in r.stdout

@@ -261,16 +261,31 @@ def test_as_video_diffusers_forms():
         V.as_video(rgba)
 
 
-def test_video_info_cli_reports_timestamp_duration(tmp_path, cli):
+def test_video_info_cli_reports_timestamp_duration(tmp_path, cli, capsys):
     p = make_video(tmp_path / "vfr.mkv", "libx264", n=20, durations_ms=[40, 120], last_ms=140,
                    fmt="matroska")
     bad = tmp_path / "broken.mp4"
     bad.write_bytes(b"junk" * 50)
-    proc = cli("video", "info", p, bad, "--json")
-    rows = json.loads(proc.stdout)
-    assert rows[0]["duration_s"] == pytest.approx(1.62) and rows[0]["frames"] == 20
-    assert rows[1]["path"] == str(bad) and "cannot decode" in rows[1]["error"]
-    assert proc.returncode == 1
+    proc = cli("video", "info", p, "--json")
+    (row,) = json.loads(proc.stdout)
+    assert row["duration_s"] == pytest.approx(1.62) and row["frames"] == 20
+    assert "duration" not in row  # one key for one value: duration_s (seconds)
+    # an unreadable or missing file is an error as in every command: exit 2, {"error": ...}
+    from ffbench.cli import main
+
+    gone = tmp_path / "gone.mp4"
+    for argv, named in (((p, bad), [bad]), ((gone,), [gone]), ((bad, p, gone), [bad, gone])):
+        assert main(["video", "info", *map(str, argv), "--json"]) == 2
+        out, err = capsys.readouterr()
+        error = json.loads(out)["error"]
+        assert error["type"] == "VideoError" and all(str(f) in error["message"] for f in named)
+        assert err.startswith(f"ffbench: error: {named[0]}: ")
+    assert main(["video", "info", str(gone), str(bad), "--json"]) == 2
+    message = json.loads(capsys.readouterr().out)["error"]["message"]
+    assert f"{gone}: file does not exist" in message and "cannot decode" in message
+    assert main(["video", "info", str(p), str(gone)]) == 2  # text: the readable ones, then the error
+    out, err = capsys.readouterr()
+    assert str(p) in out and f"ffbench: error: {gone}: file does not exist" in err
     d = tmp_path / "set"
     d.mkdir()
     np.save(d / "s1.npy", ramp(3, 4, 6))

@@ -15,7 +15,8 @@ from pathlib import Path
 from ..progress import add_quiet_flag
 from ._util import add_store_flags, print_json, store_option
 
-__all__ = ["add_engine_options", "add_real_options", "folder_config", "evaluate_folder", "emit_result"]
+__all__ = ["add_engine_options", "add_real_options", "folder_config", "evaluate_folder", "emit_result",
+           "print_skipped"]
 
 
 def add_engine_options(p: argparse.ArgumentParser, *, batch_size: int = 8) -> None:
@@ -171,6 +172,19 @@ def score_result(results: dict) -> dict:
     return out
 
 
+def print_skipped(skipped: list[dict]) -> None:
+    """Name the inputs left out ({"video", "reason"} rows) on stderr: duplicates as a note."""
+    dup = [r for r in skipped if r["reason"].startswith("duplicate of")]
+    rest = [r for r in skipped if r not in dup]
+    if rest:
+        print(f"skipped {len(rest)} input(s): "
+              + _names([(r["video"], r["reason"]) for r in rest], 20), file=sys.stderr)
+    if dup:  # ID.mp4 beside ID.npy (a run folder): one sample, the exact array; all in --json
+        print(f"note: {len(dup)} container file(s) beside an array of the same name were not "
+              f"read (the exact array is used): {_names([(r['video'], r['reason']) for r in dup], 3)}",
+              file=sys.stderr)
+
+
 def emit_result(args, result: dict, line: str) -> int:
     """Print `result` (--json) or `line` plus the skipped inputs and warnings; exit status."""
     if args.json:
@@ -179,16 +193,7 @@ def emit_result(args, result: dict, line: str) -> int:
         if result.get("random_weights"):
             line += "  [random weights]"
         print(line)
-        skipped = result.get("skipped", [])
-        dup = [r for r in skipped if r["reason"].startswith("duplicate of")]
-        rest = [r for r in skipped if r not in dup]
-        if rest:
-            print(f"skipped {len(rest)} input(s): "
-                  + _names([(r["video"], r["reason"]) for r in rest], 20), file=sys.stderr)
-        if dup:  # ID.mp4 beside ID.npy (a run folder): one sample, the exact array; all in --json
-            print(f"note: {len(dup)} container file(s) beside an array of the same name were not "
-                  f"read (the exact array is used): {_names([(r['video'], r['reason']) for r in dup], 3)}",
-                  file=sys.stderr)
+        print_skipped(result.get("skipped", []))
         for w in result.get("warnings", []):
             print(f"warning: {w}", file=sys.stderr)
     return 0 if result.get("value") is not None else 1

@@ -1,18 +1,20 @@
 """`ffbench evaluate reconstruction`: PSNR / SSIM / MSE / LPIPS of reconstructions vs targets.
 
-Items are matched by name between --pred and --target:
-  - a video file (.mp4, .npy, ...) is named by its path relative to the folder, without suffix;
-  - a folder holding .png frames is a sequence named by its relative path, with a leading
-    'sequences/' dropped, so a prediction tree `sequences/00001/0266/im1.png…` matches the
-    Vimeo-90k sequence '00001/0266';
+--pred and --target are read as every command reads a folder (`ffbench.video.list_videos`:
+recursive, natural order, frame folders; `ID.npy` beside `ID.mp4`, as `ffbench generate` and
+`run` write, is ONE video read from the exact .npy, the container noted as skipped; an ffbench
+run folder contributes its samples/). Items are matched by name:
+  - a video (.mp4, .npy, a folder of frames, ...) is named by its path relative to the folder
+    (to samples/ for a run folder), without extension, a leading 'sequences/' dropped, so a
+    prediction tree `sequences/00001/0266/im1.png...` matches the Vimeo-90k sequence '00001/0266';
   - a folder that is an official Vimeo-90k root (sep_testlist.txt + sequences/) contributes
     exactly the sequences of its test list, frames im1..im7.
-Items present on one side only are named; by default that is an error (a partial test set is
-not the protocol), `--allow-unmatched` scores the common ones and still lists the others.
+Pairs are scored in natural order of name (v2 before v10). Items present on one side only are
+named; by default that is an error (a partial test set is not the protocol), `--allow-unmatched`
+scores the common ones and still lists the others.
 """
 from __future__ import annotations
 
-import os
 import sys
 from pathlib import Path
 
@@ -21,77 +23,12 @@ from ._util import add_command, print_json, print_table
 _ALL = ("psnr", "ssim", "mse", "lpips")
 
 
-def collect_items(root: Path) -> dict[str, tuple[str, Path]]:
-    """{name: (kind, path)} with kind 'video' or 'frames' (or 'vimeo' for an official root)."""
-    from ..data.vimeo90k import SPLIT_FILES, Vimeo90kSeptuplet
-    from ..errors import FFBenchError
-    from ..video import VIDEO_EXTENSIONS
+def _default_model(pred: Path) -> str:
+    """The --pred folder's name; a run's samples/ folder is named by its run folder."""
+    from ..video.listing import is_run_folder
 
-    root = Path(root)
-    if not root.is_dir():
-        raise FFBenchError(f"{root}: not a folder")
-    if (root / SPLIT_FILES["test"]).is_file() and (root / "sequences").is_dir():
-        ds = Vimeo90kSeptuplet(root)
-        return {i: ("vimeo", ds.path(i)) for i in ds.ids}
-    items: dict[str, tuple[str, Path]] = {}
-
-    def add(name, kind, path):
-        if name in items:
-            raise FFBenchError(f"{root}: two items named {name!r}: {items[name][1]} and {path}")
-        items[name] = (kind, path)
-
-    for dirpath, dirnames, filenames in os.walk(root):
-        dirnames.sort()
-        d = Path(dirpath)
-        rel = d.relative_to(root).as_posix()
-        if any(f.lower().endswith(".png") for f in filenames):
-            name = rel[len("sequences/"):] if rel.startswith("sequences/") else rel
-            add(name, "frames", d)  # "." when ROOT itself is one sequence
-        for f in sorted(filenames):
-            p = d / f
-            if p.suffix.lower() in VIDEO_EXTENSIONS:
-                add(p.relative_to(root).with_suffix("").as_posix(), "video", p)
-    if not items:
-        raise FFBenchError(f"{root}: no videos or .png sequence folders")
-    return items
-
-
-def _load(kind: str, path: Path, frames: int):
-    from ..data.vimeo90k import frame_names, read_png_sequence
-    from ..video import read_video, to_float01
-
-    if kind == "video":
-        v = read_video(path)
-    elif kind == "vimeo":
-        v = read_png_sequence(path, frame_names(frames))
-    else:
-        v = read_png_sequence(path)
-    return to_float01(v)
-
-
-def _pairs(args, proto, pred, target, common):
-    for name in common:
-        (pk, pp), (tk, tp) = pred[name], target[name]
-        p = _load(pk, pp, proto.frames_per_sequence)
-        t = _load(tk, tp, proto.frames_per_sequence)
-        if p.shape != t.shape:
-            from ..errors import FFBenchError
-
-            raise FFBenchError(f"{name}: prediction {pp} has shape {list(p.shape)} but target {tp} "
-                               f"has {list(t.shape)} ([T,H,W,3])")
-        yield name, p, t
-
-
-def _targets(args, proto, target):
-    from ..data.vimeo90k import frame_names, read_png_sequence
-    from ..video import read_video
-
-    for name, (kind, path) in sorted(target.items()):
-        if kind == "video":
-            yield name, read_video(path)
-        else:
-            yield name, read_png_sequence(path, frame_names(proto.frames_per_sequence)
-                                          if kind == "vimeo" else None)
+    p = pred.resolve()
+    return p.parent.name if p.name == "samples" and is_run_folder(p.parent) else p.name
 
 
 def _run(args) -> int:
@@ -99,6 +36,8 @@ def _run(args) -> int:
     from ..errors import ConfigError, FFBenchError
     from ..harness import reconstruction as REC
     from ..harness.realstats import name_list
+    from ..video import natural_key
+    from ._engine_cli import print_skipped
 
     proto = protocols.get(args.protocol)
     wanted = [m.strip() for m in args.metrics.split(",") if m.strip()]
@@ -108,14 +47,18 @@ def _run(args) -> int:
     if (args.pred is None) == (args.decoder is None):
         raise ConfigError("give --pred DIR (reconstructions) or --decoder VARIANT (a MoVQ decoder "
                           "run on --target), one of them")
-    target = collect_items(args.target)
+    if args.workers is not None and args.workers < 0:
+        raise ConfigError("--workers must be >= 0")
+    target = REC.list_items(args.target, proto.frames_per_sequence)
+    skipped = [{**r, "side": "target"} for r in target.skipped]
     only_pred = only_target = []
     extra, model = {}, args.model
     if args.pred is not None:
-        pred = collect_items(args.pred)
-        only_pred = sorted(set(pred) - set(target))
-        only_target = sorted(set(target) - set(pred))
-        common = sorted(set(pred) & set(target))
+        pred = REC.list_items(args.pred, proto.frames_per_sequence)
+        skipped = [{**r, "side": "pred"} for r in pred.skipped] + skipped
+        only_pred = sorted(set(pred.items) - set(target.items), key=natural_key)
+        only_target = sorted(set(target.items) - set(pred.items), key=natural_key)
+        common = sorted(set(pred.items) & set(target.items), key=natural_key)
         if (only_pred or only_target) and not args.allow_unmatched:
             msg = ["pred and target do not hold the same items (use --allow-unmatched to score the common ones)"]
             if only_pred:
@@ -125,13 +68,14 @@ def _run(args) -> int:
             raise FFBenchError("\n".join(msg))
         if not common:
             raise FFBenchError(f"no item of {args.pred} matches one of {args.target}")
-        pairs = _pairs(args, proto, pred, target, common)
-        model = model or args.pred.name
+        pairs = REC.read_pairs(pred, target, common, workers=args.workers)
+        model = model or _default_model(args.pred)
     else:
         movq = REC.build_decoder_movq(args.decoder, random_weights=args.random_weights,
                                       weights=args.decoder_weights, device=args.device)
         extra = REC.decoder_info(movq, args.decoder, args.random_weights)
-        pairs = REC.decoder_reconstructions(_targets(args, proto, target), movq, args.decoder)
+        pairs = REC.decoder_reconstructions(REC.read_targets(target, workers=args.workers), movq,
+                                            args.decoder)
         model = model or f"movq-{args.decoder}" + ("-tiny" if args.random_weights else "")
     result = REC.score_pairs(pairs, proto, wanted, lpips_net=args.lpips_net,
                              lpips_weights=args.lpips_weights, random_weights=args.random_weights,
@@ -140,7 +84,8 @@ def _run(args) -> int:
 
     # the decoder is the "generator" of these reconstructions; LPIPS the scoring network
     result["random_weights"] = random_weights_of(bool(args.decoder and args.random_weights), [result])
-    result.update(only_in_pred=only_pred, only_in_target=only_target, model=model, **extra)
+    result.update(only_in_pred=only_pred, only_in_target=only_target, skipped=skipped, model=model,
+                  **extra)
     if not args.no_store:
         result["stored_in"] = REC.store_reconstruction(result, model=model, dataset=args.dataset,
                                                        db=args.db, extra=extra)
@@ -151,6 +96,7 @@ def _run(args) -> int:
     for side, xs in ((args.pred, only_pred), (args.target, only_target)):
         if xs:
             print(f"note: only in {side} (not scored): {', '.join(xs[:20])}", file=sys.stderr)
+    print_skipped(skipped)
     if result["random_weights"]:
         print("WARNING: random weights (--random-weights): not a real reconstruction value")
     fmt = {"psnr": "{:.3f}", "ssim": "{:.4f}", "mse": "{:.6f}", "lpips": "{:.4f}"}
@@ -171,7 +117,8 @@ def register_evaluate(subparsers) -> None:
                     help="PSNR/SSIM/MSE/LPIPS of reconstructed videos vs targets (Vimeo-90k septuplets)",
                     func=_run, description=__doc__.split("\n", 2)[2],
                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--pred", type=Path, default=None, help="folder of reconstructions")
+    p.add_argument("--pred", type=Path, default=None,
+                   help="folder of reconstructions (videos, arrays, frame folders, or a run folder)")
     p.add_argument("--decoder", default=None, metavar="VARIANT",
                    help="instead of --pred: reconstruct --target with this MoVQ decoder variant "
                         "(paper Table 3: image, conv3x1x1, conv3x3x3, conv3x1x1_attn, conv3x3x3_attn, "
@@ -179,7 +126,8 @@ def register_evaluate(subparsers) -> None:
     p.add_argument("--decoder-weights", default=None, metavar="FILE",
                    help="released movq.pt / video_movq.pt (default: `ffbench weights`)")
     p.add_argument("--target", required=True, type=Path,
-                   help="folder of targets (videos, .png sequence folders, or a Vimeo-90k root)")
+                   help="folder of targets (videos, arrays, frame folders, a run folder, or a "
+                        "Vimeo-90k root)")
     p.add_argument("--protocol", default="reconstruction@vimeo90k-septuplet", help="reconstruction protocol")
     p.add_argument("--metrics", default=",".join(_ALL), help="comma list of psnr,ssim,mse,lpips (default all)")
     p.add_argument("--lpips-net", choices=["alex", "vgg"], default=None, help="LPIPS backbone (default: protocol's, alex)")
@@ -193,5 +141,8 @@ def register_evaluate(subparsers) -> None:
     p.add_argument("--db", default="", help="results store URL or SQLite path")
     p.add_argument("--no-store", action="store_true", help="do not write the result to the store")
     p.add_argument("--allow-unmatched", action="store_true", help="score the items present on both sides")
+    p.add_argument("--workers", type=int, default=None, metavar="N",
+                   help="processes decoding videos ahead of the metrics (default min(4, CPUs); "
+                        "0: in-process); results do not depend on it")
     p.add_argument("--device", default=None, help="torch device (default: cuda if available, else cpu)")
     p.add_argument("--json", action="store_true", help="machine-readable output (inf written as \"inf\")")

@@ -26,7 +26,7 @@ from .core import VideoError
 
 __all__ = ["VideoListing", "list_videos", "natural_key", "VIDEO_EXTENSIONS",
            "CONTAINER_EXTENSIONS", "ARRAY_EXTENSIONS", "FRAME_EXTENSIONS", "is_hidden",
-           "frame_files"]
+           "frame_files", "is_run_folder"]
 
 CONTAINER_EXTENSIONS = (".mp4", ".avi", ".webm", ".gif", ".mkv", ".mov")
 ARRAY_EXTENSIONS = (".npy", ".npz")
@@ -58,6 +58,13 @@ def frame_files(folder) -> list[Path]:
     folder = Path(folder)
     return sorted((p for p in folder.iterdir() if p.is_file() and not is_hidden(p.name)
                    and p.suffix.lower() in FRAME_EXTENSIONS), key=lambda p: natural_key(p.name))
+
+
+def is_run_folder(folder) -> bool:
+    """An ffbench run folder (`run.json` or `plan.jsonl` beside `samples/`): its videos are
+    `samples/`; `previews/` (one still per sample), `features/`, `real/` are not videos."""
+    folder = Path(folder)
+    return (folder / "samples").is_dir() and any((folder / f).is_file() for f in _RUN_MARKERS)
 
 
 @dataclass
@@ -105,8 +112,7 @@ def _scan(folder: Path, root: Path, recursive: bool, exts: tuple, out: VideoList
             out.skipped.append((p, "broken symbolic link"))
     files = [p for p in entries if p.is_file()]
     dirs = [p for p in entries if p.is_dir()]
-    if (folder / "samples").is_dir() and any((folder / f).is_file() for f in _RUN_MARKERS):
-        # an ffbench run folder: previews/ (one still per sample), features/, real/ are not videos
+    if is_run_folder(folder):
         for d in dirs:
             if d.name != "samples":
                 out.skipped.append((d, "part of an ffbench run folder; its videos are in samples/"))
