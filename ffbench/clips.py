@@ -129,7 +129,7 @@ class ClipSpec:
             return cls("all" if p.frames == "all" else "uniform", max(1, p.frames_per_video), 1, None, seed)
         if isinstance(p, protocols.KernelProtocol):  # KVD: its FVD protocol's clips; JEDi: its own
             if p.fvd_protocol:
-                return cls.for_protocol(p.fvd_protocol, role, seed)
+                return cls.for_protocol(p.fvd(), role, seed)
             return cls(p.clip, p.num_frames, 1, None, seed)
         raise ConfigError(f"protocol {getattr(p, 'name', p)!r} has no video clip rule "
                           f"(use an FVD or IS protocol)")

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, field, fields, replace
 
 from .errors import FFBenchError
 
@@ -391,6 +391,9 @@ class KernelProtocol(Protocol):
     extractor: str = "i3d-torchscript"
     weights: str = "i3d_torchscript"
     fvd_protocol: str = ""  # KVD: clips/features of this FVD protocol
+    # KVD: that FVD protocol's detector input size instead of its own (smoke tests with a random
+    # detector, RunConfig.resolution); 0: as registered. Hashed through the FVD protocol it gives
+    fvd_resolution: int = field(default=0, metadata={"hash": False})
     feature: str = "logits-400-time-mean"
     num_frames: int = 16
     clip: str = "first"  # JEDi: first | central; KVD: as-fvd-protocol (its real/fake clip rules)
@@ -417,11 +420,16 @@ class KernelProtocol(Protocol):
             for k in ("extractor", "weights", "feature", "num_frames", "clip", "pooling",
                       "num_real", "num_fake"):
                 data.pop(k, None)
-            data["fvd_protocol_canonical"] = get(self.fvd_protocol).canonical()
+            data["fvd_protocol_canonical"] = self.fvd().canonical()
         if not self.subsets:
             data.pop("subset_size", None)
             data.pop("subset_seed", None)
         return data
+
+    def fvd(self) -> "FVDProtocol":
+        """KVD: the FVD protocol whose clips and features it uses (with `fvd_resolution`)."""
+        p = get(self.fvd_protocol)
+        return replace(p, resolution=self.fvd_resolution) if self.fvd_resolution else p
 
 
 _CLEANFID_SRC = ("GaParmar/clean-fid cleanfid/resize.py make_resizer('PIL', False, 'bicubic', "

@@ -37,7 +37,7 @@ def _run(args) -> int:
 
     p = get(args.protocol)
     config = folder_config(args, args.protocol, fake=args.fake, real=args.real, clip_seed=args.clip_seed)
-    fvd = get(p.fvd_protocol) if getattr(p, "fvd_protocol", "") else p
+    fvd = p.fvd() if getattr(p, "fvd_protocol", "") else p
     results = evaluate_folder(config, limit=getattr(fvd, "num_fake", None), quiet=args.quiet or args.json)
     r = score_result(results)
     value = "not computed" if r["value"] is None else f"{r['value']:.6g}"

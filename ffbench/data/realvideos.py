@@ -43,7 +43,7 @@ def _protocol_num_videos(protocol) -> int | None:
     if isinstance(p, protocols.ISProtocol):
         return p.num_samples
     if isinstance(p, protocols.KernelProtocol) and p.fvd_protocol:
-        return protocols.get(p.fvd_protocol).num_real
+        return p.fvd().num_real
     return getattr(p, "num_real", None)
 
 

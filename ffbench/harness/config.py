@@ -170,16 +170,16 @@ class RunConfig:
         return hashlib.sha256(blob.encode()).hexdigest()
 
     def protocols(self) -> list:
-        """Protocol objects of `metrics`, with `resolution` applied (FVD only)."""
-        from dataclasses import replace as _replace
-
+        """Protocol objects of `metrics`, with `resolution` applied by each family (the I3D
+        detector of FVD and KVD: one small stand-in pass for both)."""
         from .. import protocols as P
+        from .families import family
 
         out = []
         for name in self.metrics:
             p = P.get(name)
-            if self.resolution and p.metric == "fvd":
-                p = _replace(p, resolution=self.resolution)
+            if self.resolution:
+                p = family(p).at_resolution(p, self.resolution)
             out.append(p)
         return out
 

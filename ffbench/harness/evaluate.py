@@ -71,9 +71,7 @@ def real_side_for(rd: RunDir, config, spec: FeatureSpec, p, progress: bool = Tru
 def n_warnings(p, n: int, dim: int | None) -> list[str]:
     """Warnings every score carries when its N is below the protocol's or below the feature
     dimension (FVD / FID covariances are then rank-deficient; every distance is biased in N)."""
-    from .. import protocols as P
-
-    ref = P.get(p.fvd_protocol) if getattr(p, "fvd_protocol", "") else p
+    ref = p.fvd() if getattr(p, "fvd_protocol", "") else p
     want = getattr(ref, "videos_needed", None) or getattr(ref, "num_fake", None)
     out = []
     if want and n < want:

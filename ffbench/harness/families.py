@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import hashlib
 import importlib
+from dataclasses import replace
 
 import numpy as np
 
@@ -145,6 +146,11 @@ class Family:
         """What the number must carry about its samples (`extra`), from the plan items scored."""
         return {}
 
+    def at_resolution(self, p, resolution: int):
+        """`p` with a random stand-in detector of `resolution` px (smoke tests: RunConfig.resolution;
+        the hash changes with it). Families whose detector size is not a knob return `p`."""
+        return p
+
 
 class FVDFamily(Family):
     metric = "fvd"
@@ -156,6 +162,9 @@ class FVDFamily(Family):
     def feature_key(self, p) -> str:
         stride = f"-s{p.frame_stride}" if p.frame_stride != 1 else ""
         return _slug(f"{p.extractor}-{p.resize}{p.resolution}-{p.num_frames}f{stride}-{p.fake_clip}")
+
+    def at_resolution(self, p, resolution: int):
+        return replace(p, resolution=resolution)
 
     def extractor_options(self, p, random_weights: bool) -> dict:
         if p.extractor == "i3d-torchscript":
@@ -281,10 +290,13 @@ class KVDFamily(Family):
     distribution_distance = True
 
     def _fvd(self, p):
-        return P.get(p.fvd_protocol)
+        return p.fvd()
 
     def feature_key(self, p) -> str:
         return FAMILIES["fvd"].feature_key(self._fvd(p))
+
+    def at_resolution(self, p, resolution: int):  # its FVD protocol's detector: one I3D pass
+        return replace(p, fvd_resolution=resolution)
 
     def extractor_name(self, p) -> str:
         return self._fvd(p).extractor

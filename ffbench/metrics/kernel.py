@@ -205,9 +205,7 @@ def score(real_features, fake_features, protocol) -> dict:
     real = _as_features(real_features, "real")
     fake = _as_features(fake_features, "generated")
     if p.fvd_protocol:
-        from .. import protocols as P
-
-        fp = P.get(p.fvd_protocol)
+        fp = p.fvd()
         want_real, want_fake = fp.num_real, fp.num_fake
     else:
         want_real, want_fake = p.num_real, p.num_fake
@@ -237,11 +235,10 @@ def video_features(video, extractor, protocol, role: str, seed: int = 0, key: st
     relative path or sample id), through the FVD protocol's I3D extractor — so KVD and FVD share
     one feature pass.
     """
-    from .. import protocols as P
     from ..clips import ClipSpec, ShortVideoError
 
     p = _resolve(protocol, ("kvd",))
-    fp = P.get(p.fvd_protocol)
+    fp = p.fvd()
     if extractor.name != fp.extractor:
         raise KernelError(f"protocol {p.name} uses the features of {fp.name} "
                           f"(extractor {fp.extractor!r}), got {extractor.name!r}")

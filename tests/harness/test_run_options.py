@@ -33,3 +33,18 @@ def test_a_bad_option_is_named_with_the_file(tmp_path):
     toml = write_toml(tmp_path / "run.toml", base_config(tmp_path / "run"))
     with pytest.raises(ConfigError, match=r"run\.toml \+ command-line options.*batch_size"):
         _config_from_args(_args(str(toml), "--batch-size", "0"))
+
+
+def test_resolution_shrinks_every_i3d_family_to_one_pass_and_changes_their_hashes():
+    """`run --tiny` (resolution with random extractors): KVD uses its FVD protocol's smaller
+    detector too, so one I3D pass serves both, and neither keeps the registry's hash."""
+    from ffbench import protocols as P
+    from ffbench.harness.families import feature_key
+
+    cfg = parse_run_config({"model": "fusionframes-tiny", "dataset": "demo", "metrics": ["fvd", "kvd", "clipsim"],
+                            "random_extractors": True, "resolution": 32})
+    fvd, kvd, clip = cfg.protocols()
+    assert feature_key(fvd) == feature_key(kvd) and "32" in feature_key(kvd)
+    assert fvd.hash != P.get(fvd.name).hash and kvd.hash != P.get(kvd.name).hash
+    assert kvd.fvd() == fvd and clip == P.get("clipsim@vit-b-32")
+    assert P.get("kvd@stylegan-v-2048x16").fvd() == P.get("fvd@stylegan-v-2048x16")
