@@ -49,9 +49,11 @@ def add_real_options(p: argparse.ArgumentParser) -> None:
 
 def add_store_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--model", default=None,
-                   help="name the result is stored under (default: the folder's name)")
-    p.add_argument("--dataset", default="custom",
-                   help="dataset label the result is stored under (default: custom)")
+                   help="name the result is stored under (default: the model of an ffbench run "
+                        "folder, else the folder's name)")
+    p.add_argument("--dataset", default=None,
+                   help="dataset label the result is stored under (default: the dataset of an "
+                        "ffbench run folder, else custom)")
     p.add_argument("--bootstrap", type=int, default=0,
                    help="bootstrap resamples for a 95%% confidence interval (CLIPSIM: 1000 when 0)")
     p.add_argument("--out", metavar="RUN_DIR", default=None,
@@ -72,8 +74,10 @@ def folder_config(args, protocol: str, *, fake=None, real=None, clip_seed: int =
     if getattr(args, "resolution", None) is not None and not args.random_weights:
         raise ConfigError("--resolution only goes with --random-weights (smoke tests); real numbers "
                           "must use the protocol's size")
-    data = {"model": getattr(args, "model", None) or (Path(fake).name if fake else "real"),
-            "dataset": getattr(args, "dataset", "custom"), "metrics": [protocol],
+    made_by = run_folder_origin(fake) if fake else {}
+    data = {"model": getattr(args, "model", None) or made_by.get("model") or (Path(fake).name if fake else "real"),
+            "dataset": getattr(args, "dataset", None) or made_by.get("dataset") or "custom",
+            "random_weights": bool(made_by.get("random_weights")), "metrics": [protocol],
             "random_extractors": bool(args.random_weights), "feature_batch_size": args.batch_size,
             "bootstrap": getattr(args, "bootstrap", 0) or 0,
             "resolution": getattr(args, "resolution", None) or 0,
@@ -95,6 +99,28 @@ def folder_config(args, protocol: str, *, fake=None, real=None, clip_seed: int =
         config = config.with_execution(
             extractor_weights={family(p).extractor_name(p): str(args.weights)})
     return config
+
+
+def run_folder_origin(folder) -> dict:
+    """{"model", "dataset", "random_weights"} of the ffbench run that wrote `folder` (a run folder
+    or its `samples/`), from its model.json and run.json; {} for any other folder. So `evaluate` on
+    a run's videos stores its number under the same model and dataset as `run` does, and a
+    random-weights generator marks it (docs/RUN_DIR.md)."""
+    from ..fileio import read_json_checked
+    from ..video.listing import is_run_folder
+
+    folder = Path(folder)
+    root = folder if is_run_folder(folder) else (
+        folder.parent if folder.name == "samples" and is_run_folder(folder.parent) else None)
+    if root is None:
+        return {}
+    remedy = "or give --model and --dataset"
+    model = read_json_checked(root / "model.json", "generator description", remedy) \
+        if (root / "model.json").is_file() else {}
+    run = read_json_checked(root / "run.json", "run description", remedy) \
+        if (root / "run.json").is_file() else {}
+    return {"model": model.get("model"), "dataset": run.get("config", {}).get("dataset"),
+            "random_weights": bool(model.get("random_weights"))}
 
 
 def _pair(text: str) -> tuple[str, str]:

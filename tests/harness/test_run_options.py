@@ -48,3 +48,46 @@ def test_resolution_shrinks_every_i3d_family_to_one_pass_and_changes_their_hashe
     assert fvd.hash != P.get(fvd.name).hash and kvd.hash != P.get(kvd.name).hash
     assert kvd.fvd() == fvd and clip == P.get("clipsim@vit-b-32")
     assert P.get("kvd@stylegan-v-2048x16").fvd() == P.get("fvd@stylegan-v-2048x16")
+
+
+def test_evaluate_on_a_run_folder_stores_under_the_run_model_and_dataset(tmp_path):
+    """`evaluate` on an ffbench run folder (or its samples/) stores its number under the model and
+    dataset the run wrote in model.json / run.json, marked random when the generator was: the
+    same leaderboard row as `run`'s number, not a row named after the folder."""
+    import json
+
+    import torch
+    from harness_util import TINY
+
+    from ffbench.cli import main
+    from ffbench.store import ResultsStore
+    from ffbench.video import write_video
+
+    run = tmp_path / "ff"
+    g = torch.Generator().manual_seed(0)
+    for i in range(4):
+        v = torch.randint(0, 256, (16, 16, 16, 3), dtype=torch.uint8, generator=g)
+        write_video(run / "samples" / f"s{i}.npy", v)
+        write_video(tmp_path / "real" / f"r{i}.npy", v.flip(0))
+    (run / "model.json").write_text(json.dumps({"model": "fusionframes-tiny", "random_weights": True}))
+    (run / "run.json").write_text(json.dumps({"run_id": "x", "config": {"dataset": "demo"}}))
+    db = tmp_path / "r.db"
+    common = ["--real", str(tmp_path / "real"), "--random-weights", "--batch-size", "2", "--db", str(db),
+              "--quiet", *[f"--extractor={k}={v}" for k, v in TINY.items()]]
+    for fake in (run, run / "samples"):
+        assert main(["evaluate", "fvd", "--fake", str(fake), *common]) == 0
+    assert main(["evaluate", "fvd", "--fake", str(run / "samples"), "--model", "mine", "--dataset", "d",
+                 *common]) == 0
+    runs = ResultsStore(db, read_only=True).runs()
+    got = sorted(zip(runs["model"], runs["dataset"], runs["random_weights"].astype(bool)))
+    assert got == [("fusionframes-tiny", "demo", True)] * 2 + [("mine", "d", True)]
+    # the generator's flag itself (not only the random extractors'): from model.json
+    assert all(json.loads(c)["random_weights"] is True for c in runs["config_json"])
+    plain = tmp_path / "plain"
+    plain.mkdir()
+    for p in (run / "samples").iterdir():
+        (plain / p.name).write_bytes(p.read_bytes())
+    assert main(["evaluate", "fvd", "--fake", str(plain), *common]) == 0
+    row = ResultsStore(db, read_only=True).runs().iloc[-1]
+    assert (row["model"], row["dataset"], json.loads(row["config_json"])["random_weights"]) == \
+        ("plain", "custom", False)
