@@ -29,7 +29,7 @@ def folders(tmp_path_factory):
     root = tmp_path_factory.mktemp("workers")
     fake, real = root / "fake", root / "real"
     g = torch.Generator().manual_seed(2)
-    for i in range(9):  # IS needs 10 videos (10 splits)
+    for i in [*range(9), 10]:  # IS with 10 splits needs 11 videos (one per split scores exactly 1)
         write_video(fake / f"f{i}.npy", torch.randint(0, 256, (18, 16, 16, 3), dtype=torch.uint8, generator=g))
     for i in range(4):
         write_video(real / f"r{i}.npy", torch.randint(0, 256, (20, 16, 16, 3), dtype=torch.uint8, generator=g))
@@ -38,7 +38,7 @@ def folders(tmp_path_factory):
     write_video(fake / "f5_short.npy", torch.zeros(8, 16, 16, 3, dtype=torch.uint8))
     (fake / "f6_broken.mp4").write_bytes(b"not a video" * 20)
     prompts = root / "prompts.json"
-    ids = [f"f{i}" for i in range(10)] + ["f5_short", "f6_broken"]
+    ids = [f"f{i}" for i in range(11)] + ["f5_short", "f6_broken"]
     prompts.write_text(json.dumps({sid: f"prompt {sid}" for sid in ids}))
     return fake, real, prompts
 
@@ -72,7 +72,7 @@ def test_worker_count_changes_nothing_but_speed(folders, capsys, monkeypatch, is
     r0, seen0 = _evaluate(capsys, monkeypatch, argv, 0, isolated_home)
     r2, seen2 = _evaluate(capsys, monkeypatch, argv, 2, isolated_home)
     assert r0["value"] is not None and r0["value"] == r2["value"]  # bit-identical
-    assert r0["n_fake"] == r2["n_fake"] == 10  # 9 npy + the AVI
+    assert r0["n_fake"] == r2["n_fake"] == 11  # 10 npy + the AVI
     assert r0["skipped"] == r2["skipped"]
     reasons = {s["video"]: s["reason"] for s in r2["skipped"]}
     assert set(reasons) == {"f5_short.npy", "f6_broken.mp4"}
@@ -89,7 +89,7 @@ def test_clipsim_reads_whole_videos_through_the_workers(folders, capsys, monkeyp
     r0, seen0 = _evaluate(capsys, monkeypatch, argv, 0)
     r2, seen2 = _evaluate(capsys, monkeypatch, argv, 2)
     assert r0["value"] is not None and r0["value"] == r2["value"]
-    assert r0["frames"] == r2["frames"] == 9 * 18 + 20 + 8  # every frame of every video
+    assert r0["frames"] == r2["frames"] == 10 * 18 + 20 + 8  # every frame of every video
     assert r0["skipped"] == r2["skipped"] and len(r2["skipped"]) == 1
     assert r2["skipped"][0]["reason"].startswith("decode: ")
     assert set(seen2) == {2} and set(seen0) == {0}
