@@ -370,7 +370,8 @@ class ResultsStore:
         # a number is marked when its extractor or the generator had random weights
         df["random_weights"] = [random_weights_of(run, [{"random_weights": score}]) for run, score
                                 in zip(df["run_random_weights"], df["random_weights"])]
-        df["column"] = [p if h == _registry_hash(p) else f"{p} [{h[:8]}]"
+        registry = {p: _registry_hash(p) for p in df["protocol"].unique()}  # once per protocol
+        df["column"] = [p if h == registry[p] else f"{p} [{h[:8]}]"
                         for p, h in zip(df["protocol"], df["protocol_hash"])]
         latest = df.groupby(["model", "dataset", "column"]).tail(1)
         table = latest.pivot(index=["model", "dataset"], columns="column", values="value")
